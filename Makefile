@@ -1,0 +1,206 @@
+# SPDX-License-Identifier: MIT
+# nbgate - one non-recursive Makefile for the daemon, its tools, tests, benchmarks and fuzzers.
+#
+#   make            release daemon build/release/nbgate (-O2 -g)
+#   make run        install missing packages, build, run with defaults (./nbgate-data)
+#   make test       install missing packages, lint, unit + corpus replay + integration tests
+#   make bench      benchmarks (load generator against libcoap's server and nbgate)
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS per target (clang)
+#   make lint       clang-format check, exported-symbol prefixes, cppcheck, shellcheck, banned calls
+#   make format     apply clang-format
+#   make install    PREFIX/DESTDIR install of the daemon, config, unit and docs
+#   make deb        Debian package into build/deb
+#   make clean
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr
+SYSCONFDIR ?= /etc
+DESTDIR    ?=
+V          ?= 0
+WERROR     ?= 1
+CC         ?= gcc
+CLANG      ?= clang
+FUZZ_SECONDS ?= 60
+
+ifeq ($(V),0)
+Q   := @
+say  = @printf '  %-6s %s\n' $(1) $(2);
+else
+Q   :=
+say  =
+endif
+
+PKGS    := libcoap-3-openssl libprotobuf-c libmicrohttpd sqlite3 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lmbedx509 -lmbedtls -lmbedcrypto -lpthread
+
+WARN := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Wpedantic -Wshadow \
+        -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wwrite-strings -Wpointer-arith \
+        -Wcast-align -Wconversion -Wundef -Wvla -Wimplicit-fallthrough -Wnull-dereference
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+# Generated protobuf-c code is never edited; it gets relaxed flags.
+GEN_WARN := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -w
+
+INCS := -I. -Ibuild/gen
+DEFS := -DNBGATE_VERSION='"$(VERSION)"'
+
+REL_FLAGS  := -O2 -g
+TEST_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+BENCH_FLAGS := -O2 -g -DNDEBUG_BENCH
+
+# ---- sources -------------------------------------------------------------------------------
+GW_SRCS       := $(filter-out gateway/main.c,$(wildcard gateway/*.c))
+PROFILES_SRCS := $(wildcard profiles/*.c)
+EFENTO_SRCS   := $(wildcard efento/*.c)
+WEB_SRCS      := $(wildcard web/*.c)
+EFENTO_PROTOS := $(wildcard proto/efento/*.proto)
+EFENTO_GEN_C  := $(patsubst %.proto,build/gen/%.pb-c.c,$(EFENTO_PROTOS))
+EFENTO_GEN_H  := $(EFENTO_GEN_C:.c=.h)
+ALL_LIB_SRCS  := $(GW_SRCS) $(PROFILES_SRCS) $(EFENTO_SRCS) $(WEB_SRCS)
+DAEMON_SRCS   := gateway/main.c $(ALL_LIB_SRCS)
+
+# Unit tests: tests/unit/test_<name>.c links only with the sources listed in UNIT_<name>.
+UNIT_config       := gateway/gw_config.c gateway/gw_log.c
+UNIT_profile_json := $(PROFILES_SRCS)
+UNIT_store        := gateway/gw_store.c gateway/gw_log.c $(PROFILES_SRCS)
+UNIT_dedup        := gateway/gw_dedup.c
+UNIT_path         := gateway/gw_path.c
+UNIT_efento       := $(EFENTO_SRCS)
+UNIT_NAMES := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(patsubst %,build/test/unit/test_%,$(UNIT_NAMES))
+
+# Fuzz targets: tests/fuzz/fuzz_<name>.c with the sources in FUZZ_<name>.
+FUZZ_profile_json := $(PROFILES_SRCS)
+FUZZ_config       := gateway/gw_config.c gateway/gw_log.c
+FUZZ_path         := gateway/gw_path.c
+FUZZ_efento       := $(EFENTO_SRCS)
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+REPLAY_BINS  := $(patsubst %,build/test/fuzz/replay_%,$(FUZZ_NAMES))
+FUZZ_BINS    := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_NAMES))
+
+HELPER_SRCS  := $(wildcard tests/helpers/*.c)
+HELPER_BINS  := $(patsubst tests/helpers/%.c,build/test/helpers/%,$(filter-out tests/helpers/powercut.c,$(HELPER_SRCS)))
+POWERCUT_SO  := $(if $(wildcard tests/helpers/powercut.c),build/test/helpers/powercut.so)
+TOOL_SRCS    := $(wildcard tools/*.c)
+TOOL_BINS    := $(patsubst tools/%.c,build/release/tools/%,$(TOOL_SRCS))
+BENCH_SRCS   := $(wildcard tests/bench/bench_*.c)
+
+objs = $(patsubst %.c,build/$(1)/%.o,$(filter-out build/gen/%,$(2))) \
+       $(patsubst build/gen/%.c,build/$(1)/gen/%.o,$(filter build/gen/%,$(2)))
+
+REL_OBJS  := $(call objs,release,$(DAEMON_SRCS) $(EFENTO_GEN_C))
+TEST_OBJS := $(call objs,test,$(DAEMON_SRCS) $(EFENTO_GEN_C))
+
+.PHONY: all run test test-build unit integration replay bench fuzz lint format install deb clean deps \
+        deps-test tools
+.DEFAULT_GOAL := all
+
+all: build/release/nbgate tools
+
+tools: $(TOOL_BINS)
+
+deps:
+	$(Q)tools/deps.sh
+
+deps-test:
+	$(Q)tools/deps.sh --test
+
+# ---- generated protobuf-c code -------------------------------------------------------------
+build/gen/%.pb-c.c build/gen/%.pb-c.h: %.proto
+	$(call say,PROTOC,$<)mkdir -p build/gen && protoc-c -I. --c_out=build/gen $<
+
+# ---- objects -------------------------------------------------------------------------------
+build/release/%.o: %.c | $(EFENTO_GEN_H)
+	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(WARN) $(REL_FLAGS) $(INCS) $(DEFS) $(PKG_CFLAGS) -MMD -MP $(CFLAGS) -c $< -o $@
+build/test/%.o: %.c | $(EFENTO_GEN_H)
+	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(WARN) $(TEST_FLAGS) $(INCS) $(DEFS) $(PKG_CFLAGS) -MMD -MP $(CFLAGS) -c $< -o $@
+build/bench/%.o: %.c | $(EFENTO_GEN_H)
+	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(WARN) $(BENCH_FLAGS) $(INCS) $(DEFS) $(PKG_CFLAGS) -MMD -MP $(CFLAGS) -c $< -o $@
+build/release/gen/%.o: build/gen/%.c
+	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(GEN_WARN) $(REL_FLAGS) $(INCS) $(PKG_CFLAGS) -c $< -o $@
+build/test/gen/%.o: build/gen/%.c
+	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(GEN_WARN) $(TEST_FLAGS) $(INCS) $(PKG_CFLAGS) -c $< -o $@
+build/bench/gen/%.o: build/gen/%.c
+	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(GEN_WARN) $(BENCH_FLAGS) $(INCS) $(PKG_CFLAGS) -c $< -o $@
+
+# ---- daemon --------------------------------------------------------------------------------
+build/release/nbgate: $(REL_OBJS)
+	$(call say,LD,$@)$(CC) $(REL_FLAGS) $^ $(PKG_LIBS) $(LDFLAGS) -o $@
+build/test/nbgate: $(TEST_OBJS)
+	$(call say,LD,$@)$(CC) $(TEST_FLAGS) $^ $(PKG_LIBS) $(LDFLAGS) -o $@
+
+build/release/tools/%: tools/%.c
+	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(WARN) $(REL_FLAGS) $(INCS) $(DEFS) $(CFLAGS) $< -lm $(LDFLAGS) -o $@
+
+# ---- unit tests, corpus replay, helpers -----------------------------------------------------
+.SECONDEXPANSION:
+build/test/unit/test_%: tests/unit/test_%.c $$(call objs,test,$$(UNIT_$$*) $$(if $$(filter efento,$$*),$$(EFENTO_GEN_C)))
+	$(call say,LD,$@)mkdir -p $(@D) && $(CC) $(WARN) $(TEST_FLAGS) $(INCS) $(DEFS) $(PKG_CFLAGS) $^ -lcmocka $(PKG_LIBS) -lm $(LDFLAGS) -o $@
+
+build/test/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $$(call objs,test,$$(FUZZ_$$*) $$(if $$(filter efento,$$*),$$(EFENTO_GEN_C)))
+	$(call say,LD,$@)mkdir -p $(@D) && $(CC) $(WARN) $(TEST_FLAGS) $(INCS) $(DEFS) $(PKG_CFLAGS) $^ $(PKG_LIBS) -lm $(LDFLAGS) -o $@
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*) $$(if $$(filter efento,$$*),$$(EFENTO_GEN_C)) | $(EFENTO_GEN_H)
+	$(call say,FUZZ,$@)mkdir -p $(@D) && $(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(INCS) $(DEFS) $(PKG_CFLAGS) $^ $(PKG_LIBS) -lm -o $@
+
+build/test/helpers/%: tests/helpers/%.c
+	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(WARN) $(TEST_FLAGS) $(INCS) $< $(LDFLAGS) -o $@
+build/test/helpers/powercut.so: tests/helpers/powercut.c
+	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(WARN) -O1 -g -fPIC -shared $(INCS) $< -ldl -lpthread -o $@
+
+test-build: build/test/nbgate $(UNIT_BINS) $(REPLAY_BINS) $(HELPER_BINS) $(POWERCUT_SO) tools
+
+test: deps-test
+	$(Q)$(MAKE) --no-print-directory lint
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)tests/run.sh
+
+unit: $(UNIT_BINS)
+	$(Q)tests/run.sh unit
+replay: $(REPLAY_BINS)
+	$(Q)tests/run.sh replay
+integration: build/test/nbgate $(HELPER_BINS) $(POWERCUT_SO) tools
+	$(Q)tests/run.sh integration
+
+# ---- run, bench, fuzz ----------------------------------------------------------------------
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	build/release/nbgate --data-dir nbgate-data
+
+bench: deps-test
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/bench/run.sh
+
+fuzz: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do n=$${f##*/fuzz_}; mkdir -p build/fuzz/corpus/$$n; \
+	  echo "fuzz $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
+
+# ---- lint, format --------------------------------------------------------------------------
+C_FILES  = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+SH_FILES = $(shell git ls-files '*.sh' .ci/run tools/deps.sh 2>/dev/null | sort -u)
+
+lint: build/release/nbgate
+	$(Q)tests/lint.sh build/release/nbgate $(REL_OBJS)
+
+format:
+	$(Q)clang-format -i $(C_FILES)
+
+# ---- install, deb --------------------------------------------------------------------------
+install: build/release/nbgate
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/nbgate/conf.d \
+	  $(DESTDIR)$(PREFIX)/share/doc/nbgate
+	install -m 0755 build/release/nbgate $(DESTDIR)$(PREFIX)/sbin/nbgate
+	[ -e $(DESTDIR)$(SYSCONFDIR)/nbgate/nbgate.conf ] || \
+	  install -m 0644 package/nbgate.conf $(DESTDIR)$(SYSCONFDIR)/nbgate/nbgate.conf
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/nbgate/
+
+deb:
+	$(Q)package/build-deb.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

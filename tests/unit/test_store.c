@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_store.c - the SQLite store on a temporary file: schema creation and version, the default
+ * profile, devices and tokens (generated, given, bulk, duplicates refused), typed telemetry with
+ * latest values, attributes by scope, activity, and refusal of a database from a newer nbgate.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "gateway/gw_store.h"
+#include "profiles/profile.h"
+
+static char dir[] = "/tmp/nbgate-test-store.XXXXXX";
+static char db_path[128];
+static const struct gw_store_opts opts = { true, 1000, 1 << 20, 1000 };
+
+static int setup(void **state)
+{
+    struct gw_store *st = NULL;
+    char err[256];
+
+    (void)snprintf(db_path, sizeof(db_path), "%s/t%d.db", dir, rand());
+    if (gw_store_open(db_path, &opts, &st, err, sizeof(err)) != 0) {
+        fprintf(stderr, "open: %s\n", err);
+        return -1;
+    }
+    *state = st;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char p[160];
+
+    gw_store_close(*state);
+    (void)unlink(db_path);
+    (void)snprintf(p, sizeof(p), "%s-wal", db_path);
+    (void)unlink(p);
+    (void)snprintf(p, sizeof(p), "%s-shm", db_path);
+    (void)unlink(p);
+    return 0;
+}
+
+static int64_t sql_int(const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t v = -1;
+
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        v = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static void test_schema_and_default_profile(void **state)
+{
+    (void)state;
+    assert_int_equal(sql_int("PRAGMA user_version"), 1);
+    assert_int_equal(sql_int("SELECT count(*) FROM device_profile WHERE is_default = 1"), 1);
+    assert_int_equal(sql_int("SELECT json_extract(profile_json, '$.profileData."
+                             "transportConfiguration.coapDeviceTypeConfiguration.coapDeviceType')"
+                             " = 'DEFAULT' FROM device_profile"),
+                     1);
+    assert_int_equal(sql_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+                             " ('device','credentials','ts_kv','ts_kv_latest','attribute_kv',"
+                             "'downlink','event','pending_device','admin_user','ota_package',"
+                             "'claim','admin_token')"),
+                     12);
+    assert_int_equal(sql_int("PRAGMA journal_mode = WAL") == -1, 0);
+}
+
+static void test_devices(void **state)
+{
+    struct gw_store *st = *state;
+    struct gw_device_ref ref;
+    char token[GW_STORE_TOKEN_MAX];
+    char err[256];
+
+    assert_int_equal(gw_store_device_add(st, "a", NULL, NULL, 0, 1000, token, sizeof(token), err,
+                                         sizeof(err)),
+                     0);
+    assert_int_equal(strlen(token), 20);
+    assert_int_equal(gw_store_device_by_token(st, token, strlen(token), &ref), 0);
+    assert_string_equal(ref.name, "a");
+    /* Tokens are case-sensitive and exact. */
+    token[0] = (char)(token[0] == 'x' ? 'y' : 'x');
+    assert_int_equal(gw_store_device_by_token(st, token, strlen(token), &ref), -ENOENT);
+    assert_int_equal(gw_store_device_add(st, "b", "tok", NULL, 0, 1000, token, sizeof(token), err,
+                                         sizeof(err)),
+                     0);
+    assert_string_equal(token, "tok");
+    assert_int_equal(gw_store_device_by_token(st, "tokX", 3, &ref), 0);
+    assert_string_equal(ref.name, "b");
+    assert_int_equal(gw_store_device_add(st, "a", "other", NULL, 0, 1, token, sizeof(token), err,
+                                         sizeof(err)),
+                     -EEXIST);
+    assert_int_equal(gw_store_device_add(st, "c", "tok", NULL, 0, 1, token, sizeof(token), err,
+                                         sizeof(err)),
+                     -EEXIST);
+    assert_non_null(strstr(err, "already used"));
+    assert_int_equal(gw_store_device_add(st, "d", "bad token", NULL, 0, 1, token, sizeof(token),
+                                         err, sizeof(err)),
+                     -EINVAL);
+    assert_int_equal(gw_store_device_add(st, "e", NULL, "nosuch", 0, 1, token, sizeof(token), err,
+                                         sizeof(err)),
+                     -ENOENT);
+    /* Bulk: all or nothing. */
+    assert_int_equal(gw_store_device_add(st, "f", "ft", NULL, 100, 1, token, sizeof(token), err,
+                                         sizeof(err)),
+                     0);
+    assert_int_equal(gw_store_device_by_token(st, "ft-99", 5, &ref), 0);
+    assert_string_equal(ref.name, "f-99");
+    assert_int_equal(gw_store_device_add(st, "g", "ft", NULL, 200, 1, token, sizeof(token), err,
+                                         sizeof(err)),
+                     -EEXIST);
+    assert_int_equal(sql_int("SELECT count(*) FROM device WHERE name LIKE 'g-%'"), 0);
+    assert_int_equal(sql_int("SELECT count(*) FROM device"), 102);
+}
+
+static void add_kv(struct profile_batch *b, const char *key, int64_t ts, struct profile_value v)
+{
+    struct profile_kv *kv = &b->kv[b->n++];
+
+    kv->key = strdup(key);
+    kv->ts_ms = ts;
+    kv->v = v;
+}
+
+static void add_str(struct profile_batch *b, const char *key, int64_t ts,
+                    enum profile_value_type type, const char *text)
+{
+    struct profile_value v = { .type = type, .s = strdup(text), .s_len = strlen(text) };
+
+    add_kv(b, key, ts, v);
+}
+
+static int collect(void *arg, const char *key, int64_t ts_ms, const struct profile_value *v,
+                   int scope)
+{
+    char *out = arg;
+    size_t n = strlen(out);
+
+    (void)snprintf(out + n, 1024 - n, "%s@%lld:%d:%lld:%g:%s:%d;", key, (long long)ts_ms,
+                   (int)v->type, (long long)(v->type == PROFILE_VT_BOOLEAN ? v->b : v->l), v->d,
+                   v->s != NULL ? v->s : "", scope);
+    return 0;
+}
+
+static void test_telemetry_and_attributes(void **state)
+{
+    struct gw_store *st = *state;
+    struct profile_batch b;
+    struct gw_device_ref ref;
+    char token[GW_STORE_TOKEN_MAX];
+    char err[256];
+    char out[1024] = "";
+    const char *keys[] = { "t" };
+
+    assert_int_equal(gw_store_device_add(st, "dev", "tk", NULL, 0, 1, token, sizeof(token), err,
+                                         sizeof(err)),
+                     0);
+    assert_int_equal(gw_store_device_by_token(st, "tk", 2, &ref), 0);
+    assert_int_equal(profile_batch_init(&b, 8), 0);
+    add_kv(&b, "t", 2000, (struct profile_value){ .type = PROFILE_VT_LONG, .l = 25 });
+    add_kv(&b, "t", 1000, (struct profile_value){ .type = PROFILE_VT_LONG, .l = 24 });
+    add_kv(&b, "h", 2000, (struct profile_value){ .type = PROFILE_VT_DOUBLE, .d = 40.5 });
+    add_kv(&b, "on", 2000, (struct profile_value){ .type = PROFILE_VT_BOOLEAN, .b = true });
+    add_str(&b, "s", 2000, PROFILE_VT_STRING, "x");
+    add_str(&b, "j", 2000, PROFILE_VT_JSON, "{\"a\":1}");
+    assert_int_equal(gw_store_insert_telemetry(st, ref.id, &b, 5000), 0);
+    /* Latest: the newer ts wins even though it was written first. */
+    assert_int_equal(gw_store_telemetry_walk(st, ref.id, keys, 1, false, 0, collect, out), 0);
+    assert_string_equal(out, "t@2000:2:25:0::0;");
+    out[0] = '\0';
+    assert_int_equal(gw_store_telemetry_walk(st, ref.id, keys, 1, true, 0, collect, out), 0);
+    assert_string_equal(out, "t@2000:2:25:0::0;t@1000:2:24:0::0;");
+    out[0] = '\0';
+    assert_int_equal(gw_store_telemetry_walk(st, ref.id, NULL, 0, false, 0, collect, out), 0);
+    assert_string_equal(out, "h@2000:3:0:40.5::0;j@2000:5:0:0:{\"a\":1}:0;on@2000:1:1:0::0;"
+                             "s@2000:4:0:0:x:0;t@2000:2:25:0::0;");
+    assert_int_equal(sql_int("SELECT last_activity_ms FROM device WHERE name = 'dev'"), 5000);
+    /* Same key and ts replaces the row instead of duplicating it. */
+    assert_int_equal(gw_store_insert_telemetry(st, ref.id, &b, 6000), 0);
+    assert_int_equal(sql_int("SELECT count(*) FROM ts_kv"), 6);
+
+    profile_batch_clear(&b);
+    add_str(&b, "fw", 0, PROFILE_VT_STRING, "1.0");
+    assert_int_equal(gw_store_save_attributes(st, ref.id, GW_SCOPE_CLIENT, &b, 7000), 0);
+    assert_int_equal(gw_store_save_attributes(st, ref.id, GW_SCOPE_SHARED, &b, 8000), 0);
+    out[0] = '\0';
+    assert_int_equal(gw_store_attributes_walk(st, ref.id, 0, collect, out), 0);
+    assert_string_equal(out, "fw@7000:4:0:0:1.0:1;fw@8000:4:0:0:1.0:2;");
+    out[0] = '\0';
+    assert_int_equal(gw_store_attributes_walk(st, ref.id, GW_SCOPE_SHARED, collect, out), 0);
+    assert_string_equal(out, "fw@8000:4:0:0:1.0:2;");
+    /* A shared write is not device activity; a client write is. */
+    assert_int_equal(sql_int("SELECT last_activity_ms FROM device WHERE name = 'dev'"), 7000);
+    profile_batch_fini(&b);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    struct gw_store *st = NULL;
+    char err[256];
+    sqlite3 *db = NULL;
+
+    (void)state;
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(gw_store_open(db_path, &opts, &st, err, sizeof(err)), -EIO);
+    assert_null(st);
+    assert_non_null(strstr(err, "newer than this nbgate"));
+}
+
+int main(void)
+{
+    static const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_schema_and_default_profile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_telemetry_and_attributes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+    };
+    int rc;
+
+    if (mkdtemp(dir) == NULL) {
+        return 1;
+    }
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    (void)rmdir(dir);
+    return rc;
+}

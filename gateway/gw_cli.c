@@ -45,6 +45,11 @@ struct out_ctx {
 static const char *const type_names[] = { "?", "BOOLEAN", "LONG", "DOUBLE", "STRING", "JSON" };
 static const char *const scope_names[] = { "", "CLIENT", "SHARED", "SERVER" };
 
+static const char *scope_name(int scope)
+{
+    return scope >= 1 && scope <= 3 ? scope_names[scope] : "";
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -114,17 +119,17 @@ static int print_kv(void *arg, const char *key, int64_t ts_ms, const struct prof
     size_t need;
 
     if (o->is_json) {
-        json_t *row = json_pack("{s:s, s:I, s:s, s:o}", "key", key, "ts", (json_int_t)ts_ms,
-                                "type", type_names[v->type], "value", value_json(v));
+        json_t *row = json_pack("{s:s, s:I, s:s, s:o}", "key", key, "ts", (json_int_t)ts_ms, "type",
+                                type_names[v->type], "value", value_json(v));
         if (row != NULL && scope > 0) {
-            (void)json_object_set_new(row, "scope", json_string(scope_names[scope]));
+            (void)json_object_set_new(row, "scope", json_string(scope_name(scope)));
         }
         return row != NULL ? json_array_append_new(o->array, row) : -ENOMEM;
     }
     format_time(ts_ms, when, sizeof(when));
     need = profile_value_to_json(v, text, sizeof(text));
-    printf("%s%s%s = %s%s  %s  %s\n", scope > 0 ? scope_names[scope] : "", scope > 0 ? " " : "",
-           key, text, need >= sizeof(text) ? "..." : "", type_names[v->type], when);
+    printf("%s%s%s = %s%s  %s  %s\n", scope_name(scope), scope > 0 ? " " : "", key, text,
+           need >= sizeof(text) ? "..." : "", type_names[v->type], when);
     return 0;
 }
 
@@ -257,7 +262,7 @@ static int cmd_attributes(struct gw_store *st, int argc, char **argv, const stru
     int rc = 1;
 
     if (o->scope != NULL) {
-        for (scope = 3; scope > 0 && strcasecmp(o->scope, scope_names[scope]) != 0; scope--) {
+        for (scope = 3; scope > 0 && strcasecmp(o->scope, scope_name(scope)) != 0; scope--) {
         }
         if (scope == 0) {
             fprintf(stderr, "nbgate: --scope must be client, shared or server\n");
@@ -287,10 +292,14 @@ bool gw_cli_is_command(const char *name)
 static int parse_opts(int argc, char **argv, struct cli_opts *o)
 {
     static const struct option long_opts[] = {
-        { "token", required_argument, NULL, 't' },   { "profile", required_argument, NULL, 'p' },
-        { "count", required_argument, NULL, 'n' },   { "keys", required_argument, NULL, 'k' },
-        { "limit", required_argument, NULL, 'l' },   { "scope", required_argument, NULL, 's' },
-        { "history", no_argument, NULL, 'H' },       { "json", no_argument, NULL, 'j' },
+        { "token", required_argument, NULL, 't' },
+        { "profile", required_argument, NULL, 'p' },
+        { "count", required_argument, NULL, 'n' },
+        { "keys", required_argument, NULL, 'k' },
+        { "limit", required_argument, NULL, 'l' },
+        { "scope", required_argument, NULL, 's' },
+        { "history", no_argument, NULL, 'H' },
+        { "json", no_argument, NULL, 'j' },
         { NULL, 0, NULL, 0 },
     };
     char *end;

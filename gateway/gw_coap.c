@@ -184,8 +184,8 @@ static int decode_and_store(struct gw_coap *c, const struct gw_device_ref *dev,
 
     profile_batch_clear(&c->batch);
     if (feature == GW_FEATURE_TELEMETRY) {
-        rc = profile_json_telemetry(data, len, now, &c->limits, &c->batch, a->diag,
-                                    sizeof(a->diag));
+        rc =
+            profile_json_telemetry(data, len, now, &c->limits, &c->batch, a->diag, sizeof(a->diag));
     } else {
         rc = profile_json_attributes(data, len, &c->limits, &c->batch, a->diag, sizeof(a->diag));
     }
@@ -222,8 +222,8 @@ static void put_answer(coap_pdu_t *resp, const struct answer *a)
                               coap_encode_var_safe(buf, sizeof(buf), CF_TEXT_PLAIN), buf);
     }
     if (a->size1 > 0) {
-        (void)coap_add_option(resp, COAP_OPTION_SIZE1, coap_encode_var_safe(buf, sizeof(buf), a->size1),
-                              buf);
+        (void)coap_add_option(resp, COAP_OPTION_SIZE1,
+                              coap_encode_var_safe(buf, sizeof(buf), a->size1), buf);
     }
     if (len > 0) {
         (void)coap_add_data(resp, len, (const uint8_t *)a->diag);

@@ -53,12 +53,12 @@ static const struct key_def keys[] = {
       F(coap_dtls_pem_key_password), "", 0, 0 },
     { "coap_session_idle_timeout_ms", "NBGATE_COAP_SESSION_IDLE_TIMEOUT_MS", KT_INT,
       F(coap_session_idle_timeout_ms), "30000", 1000, 3600000 },
-    { "coap_max_idle_sessions", "NBGATE_COAP_MAX_IDLE_SESSIONS", KT_INT,
-      F(coap_max_idle_sessions), "1000", 0, 1000000 },
+    { "coap_max_idle_sessions", "NBGATE_COAP_MAX_IDLE_SESSIONS", KT_INT, F(coap_max_idle_sessions),
+      "1000", 0, 1000000 },
     { "coap_rcvbuf_bytes", "NBGATE_COAP_RCVBUF_BYTES", KT_INT, F(coap_rcvbuf_bytes), "4194304", 0,
       268435456 },
-    { "dedup_cache_entries", "NBGATE_DEDUP_CACHE_ENTRIES", KT_INT, F(dedup_cache_entries),
-      "16384", 16, 4000000 },
+    { "dedup_cache_entries", "NBGATE_DEDUP_CACHE_ENTRIES", KT_INT, F(dedup_cache_entries), "16384",
+      16, 4000000 },
     { "max_payload_size", "NBGATE_MAX_PAYLOAD_SIZE", KT_INT, F(max_payload_size), "65536", 64,
       16777216 },
     { "max_keys_per_message", "NBGATE_MAX_KEYS_PER_MESSAGE", KT_INT, F(max_keys_per_message),
@@ -67,8 +67,8 @@ static const struct key_def keys[] = {
       F(json_max_string_value_length), "0", 0, 16777216 },
     { "json_type_cast_enabled", "JSON_TYPE_CAST_ENABLED", KT_BOOL, F(json_type_cast_enabled),
       "true", 0, 0 },
-    { "wal_autocheckpoint_pages", "NBGATE_WAL_AUTOCHECKPOINT", KT_INT,
-      F(wal_autocheckpoint_pages), "1000", 0, 1000000 },
+    { "wal_autocheckpoint_pages", "NBGATE_WAL_AUTOCHECKPOINT", KT_INT, F(wal_autocheckpoint_pages),
+      "1000", 0, 1000000 },
     { "journal_size_limit_bytes", "NBGATE_JOURNAL_SIZE_LIMIT_BYTES", KT_INT,
       F(journal_size_limit_bytes), "67108864", 0, INT64_MAX },
 };
@@ -224,26 +224,20 @@ static bool split_line(char *line, char **key, char **value)
     return true;
 }
 
-static int load_one(struct gw_config *cfg, const char *path, char *err, size_t err_len)
+static int load_stream(struct gw_config *cfg, FILE *f, const char *path, char *err, size_t err_len)
 {
-    FILE *f = fopen(path, "r");
     char line[1024];
     char why[200];
     unsigned lineno = 0;
     int rc = 0;
 
-    if (f == NULL) {
-        (void)snprintf(err, err_len, "%s: %s", path, strerror(errno));
-        return -ENOENT;
-    }
     while (fgets(line, sizeof(line), f) != NULL) {
         char *key, *value;
         lineno++;
         if (strchr(line, '\n') == NULL && !feof(f)) {
             (void)snprintf(err, err_len, "%s:%u: line longer than %zu bytes", path, lineno,
                            sizeof(line) - 2);
-            rc = -EINVAL;
-            goto out;
+            return -EINVAL;
         }
         if (!split_line(line, &key, &value)) {
             continue;
@@ -251,11 +245,41 @@ static int load_one(struct gw_config *cfg, const char *path, char *err, size_t e
         rc = gw_config_set(cfg, key, value, why, sizeof(why));
         if (rc != 0) {
             (void)snprintf(err, err_len, "%s:%u: %s: %s", path, lineno, key, why);
-            rc = -EINVAL;
-            goto out;
+            return -EINVAL;
         }
     }
-out:
+    return rc;
+}
+
+static int load_one(struct gw_config *cfg, const char *path, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "r");
+    int rc;
+
+    if (f == NULL) {
+        (void)snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        return -ENOENT;
+    }
+    rc = load_stream(cfg, f, path, err, err_len);
+    (void)fclose(f);
+    return rc;
+}
+
+int gw_config_load_buffer(struct gw_config *cfg, const char *name, const char *text, size_t len,
+                          char *err, size_t err_len)
+{
+    FILE *f;
+    int rc;
+
+    if (len == 0) {
+        return 0;
+    }
+    f = fmemopen((void *)(uintptr_t)text, len, "r");
+    if (f == NULL) {
+        (void)snprintf(err, err_len, "%s: out of memory", name);
+        return -ENOMEM;
+    }
+    rc = load_stream(cfg, f, name, err, err_len);
     (void)fclose(f);
     return rc;
 }
@@ -345,10 +369,11 @@ size_t gw_config_dump(const struct gw_config *cfg, char *buf, size_t buf_len)
         case KT_STR:
             (void)snprintf(val, sizeof(val), "%s",
                            strstr(keys[i].name, "password") != NULL && field[0] != '\0' ? "(set)"
-                                                                                       : field);
+                                                                                        : field);
             break;
         case KT_INT:
-            (void)snprintf(val, sizeof(val), "%lld", (long long)*(const int64_t *)(const void *)field);
+            (void)snprintf(val, sizeof(val), "%lld",
+                           (long long)*(const int64_t *)(const void *)field);
             break;
         case KT_BOOL:
             (void)snprintf(val, sizeof(val), "%s", *(const bool *)field ? "true" : "false");

@@ -54,6 +54,13 @@ void gw_config_defaults(struct gw_config *cfg);
 int gw_config_load_file(struct gw_config *cfg, const char *path, char *err, size_t err_len);
 
 /*
+ * Reads config lines from memory (len bytes of text, not NUL-terminated) over cfg; name is used in
+ * diagnostics. Returns: 0, -EINVAL (err is "name:line: key: why"), -ENOMEM.
+ */
+int gw_config_load_buffer(struct gw_config *cfg, const char *name, const char *text, size_t len,
+                          char *err, size_t err_len);
+
+/*
  * Applies environment overrides (COAP_BIND_PORT, NBGATE_DURABILITY, ...).
  * Returns: 0, -EINVAL (err is "environment NAME: why").
  */

@@ -92,8 +92,8 @@ void gw_dedup_free(struct gw_dedup *d)
     free(d);
 }
 
-static bool same_key(const struct entry *e, int64_t device_id, uint16_t mid,
-                     const uint8_t *token, size_t token_len)
+static bool same_key(const struct entry *e, int64_t device_id, uint16_t mid, const uint8_t *token,
+                     size_t token_len)
 {
     return e->device_id == device_id && e->mid == mid && e->token_len == token_len &&
            (token_len == 0 || memcmp(e->token, token, token_len) == 0);
@@ -132,8 +132,7 @@ static struct entry *lookup(struct gw_dedup *d, int64_t device_id, uint16_t mid,
 }
 
 const struct gw_dedup_answer *gw_dedup_find(struct gw_dedup *d, int64_t device_id, uint16_t mid,
-                                            const uint8_t *token, size_t token_len,
-                                            int64_t now_ms)
+                                            const uint8_t *token, size_t token_len, int64_t now_ms)
 {
     struct entry *e;
 

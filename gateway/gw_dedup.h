@@ -21,8 +21,8 @@ struct gw_dedup;
 
 /* A remembered answer. */
 struct gw_dedup_answer {
-    uint8_t code;            /* CoAP response code, e.g. 0x41 for 2.01 */
-    int content_format;      /* -1 = no Content-Format option */
+    uint8_t code;       /* CoAP response code, e.g. 0x41 for 2.01 */
+    int content_format; /* -1 = no Content-Format option */
     size_t payload_len;
     uint8_t payload[GW_DEDUP_PAYLOAD_MAX];
 };
@@ -42,8 +42,7 @@ void gw_dedup_free(struct gw_dedup *d);
  * Returns: the remembered answer (borrowed, valid until the next gw_dedup_put), or NULL.
  */
 const struct gw_dedup_answer *gw_dedup_find(struct gw_dedup *d, int64_t device_id, uint16_t mid,
-                                            const uint8_t *token, size_t token_len,
-                                            int64_t now_ms);
+                                            const uint8_t *token, size_t token_len, int64_t now_ms);
 
 /*
  * Remembers the answer to a request (replacing an older entry with the same key).

@@ -18,7 +18,7 @@ static atomic_int log_level = LOG_INFO;
 static atomic_int log_tty = -1; /* -1 unknown, 0 journald/pipe, 1 terminal */
 
 static const char *const level_names[] = {
-    [LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+    [LOG_ERR] = "err",   [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
     [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 

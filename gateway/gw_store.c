@@ -135,9 +135,8 @@ static void uuid_v4(char out[37])
     random_bytes(b, sizeof(b));
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    (void)snprintf(out, 37,
-                   "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-                   b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+    (void)snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                   b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
                    b[13], b[14], b[15]);
 }
 
@@ -344,8 +343,7 @@ static int device_ref_row(sqlite3_stmt *s, struct gw_device_ref *out)
     if (rc == SQLITE_ROW) {
         out->id = sqlite3_column_int64(s, 0);
         out->profile_id = sqlite3_column_int64(s, 1);
-        (void)snprintf(out->name, sizeof(out->name), "%s",
-                       (const char *)sqlite3_column_text(s, 2));
+        (void)snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(s, 2));
         rc = 0;
     } else {
         rc = rc == SQLITE_DONE ? -ENOENT : -EIO;
@@ -631,8 +629,7 @@ int gw_store_device_list(struct gw_store *st, gw_store_device_fn fn, void *arg)
         memset(&d, 0, sizeof(d));
         d.id = sqlite3_column_int64(s, 0);
         (void)snprintf(d.name, sizeof(d.name), "%s", (const char *)sqlite3_column_text(s, 1));
-        (void)snprintf(d.profile, sizeof(d.profile), "%s",
-                       (const char *)sqlite3_column_text(s, 2));
+        (void)snprintf(d.profile, sizeof(d.profile), "%s", (const char *)sqlite3_column_text(s, 2));
         (void)snprintf(d.token, sizeof(d.token), "%s", (const char *)sqlite3_column_text(s, 3));
         d.created_ms = sqlite3_column_int64(s, 4);
         d.last_activity_ms = sqlite3_column_int64(s, 5);
@@ -724,8 +721,8 @@ out:
     return rc;
 }
 
-int gw_store_attributes_walk(struct gw_store *st, int64_t device_id, int scope,
-                             gw_store_kv_fn fn, void *arg)
+int gw_store_attributes_walk(struct gw_store *st, int64_t device_id, int scope, gw_store_kv_fn fn,
+                             void *arg)
 {
     sqlite3_stmt *s = NULL;
     int rc = -EIO;

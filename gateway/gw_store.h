@@ -18,8 +18,8 @@
 
 #include "profiles/profile.h"
 
-#define GW_STORE_NAME_MAX       256 /* bytes of a device or profile name, with NUL */
-#define GW_STORE_TOKEN_MAX      128 /* bytes of an access token, with NUL */
+#define GW_STORE_NAME_MAX  256 /* bytes of a device or profile name, with NUL */
+#define GW_STORE_TOKEN_MAX 128 /* bytes of an access token, with NUL */
 
 struct gw_store;
 
@@ -31,10 +31,10 @@ enum gw_attr_scope {
 };
 
 struct gw_store_opts {
-    bool is_durable_full;              /* synchronous=FULL (power loss) or NORMAL (process) */
-    int64_t wal_autocheckpoint_pages;  /* 0 disables automatic checkpoints */
-    int64_t journal_size_limit_bytes;  /* WAL size kept after a checkpoint */
-    int64_t busy_timeout_ms;           /* wait this long for another connection's lock */
+    bool is_durable_full;             /* synchronous=FULL (power loss) or NORMAL (process) */
+    int64_t wal_autocheckpoint_pages; /* 0 disables automatic checkpoints */
+    int64_t journal_size_limit_bytes; /* WAL size kept after a checkpoint */
+    int64_t busy_timeout_ms;          /* wait this long for another connection's lock */
 };
 
 /* What the CoAP API needs to know about an authenticated device. */
@@ -86,7 +86,8 @@ int gw_store_insert_telemetry(struct gw_store *st, int64_t device_id,
 
 /*
  * Saves every record of batch as an attribute of scope, with last-update time now_ms; for
- * CLIENT scope (an uplink) also the device's last activity; one transaction. Returns: 0 (committed), -EIO (nothing stored).
+ * CLIENT scope (an uplink) also the device's last activity; one transaction. Returns: 0
+ * (committed), -EIO (nothing stored).
  */
 int gw_store_save_attributes(struct gw_store *st, int64_t device_id, enum gw_attr_scope scope,
                              const struct profile_batch *batch, int64_t now_ms);
@@ -123,8 +124,8 @@ int gw_store_telemetry_walk(struct gw_store *st, int64_t device_id, const char *
                             void *arg);
 
 /* Walks a device's attributes of every scope (scope 0) or one scope. Returns: 0, -EIO, cb's. */
-int gw_store_attributes_walk(struct gw_store *st, int64_t device_id, int scope,
-                             gw_store_kv_fn fn, void *arg);
+int gw_store_attributes_walk(struct gw_store *st, int64_t device_id, int scope, gw_store_kv_fn fn,
+                             void *arg);
 
 /* Appends an event to the device's log (type e.g. "UPLINK", body JSON or NULL). */
 int gw_store_event_add(struct gw_store *st, int64_t device_id, int64_t ts_ms, const char *type,

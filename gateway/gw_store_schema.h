@@ -21,147 +21,132 @@ struct gw_store_migration_step {
 };
 
 static const struct gw_store_migration_step gw_store_migrations[] = {
-    { 1,
-      "CREATE TABLE device_profile ("
-      " id INTEGER PRIMARY KEY,"
-      " uuid TEXT NOT NULL UNIQUE,"
-      " name TEXT NOT NULL UNIQUE,"
-      " is_default INTEGER NOT NULL DEFAULT 0,"
-      " coap_device_type TEXT NOT NULL DEFAULT 'DEFAULT' CHECK (coap_device_type IN ('DEFAULT','EFENTO')),"
-      " payload_type TEXT NOT NULL DEFAULT 'JSON' CHECK (payload_type IN ('JSON','PROTOBUF')),"
-      " profile_json TEXT NOT NULL,"
-      " descriptor_set BLOB,"
-      " provision_key TEXT UNIQUE,"
-      " created_ms INTEGER NOT NULL,"
-      " updated_ms INTEGER NOT NULL);" },
-    { 1,
-      "CREATE UNIQUE INDEX device_profile_one_default ON device_profile(is_default) WHERE is_default = 1;" },
-    { 1,
-      "CREATE TABLE device ("
-      " id INTEGER PRIMARY KEY,"
-      " uuid TEXT NOT NULL UNIQUE,"
-      " name TEXT NOT NULL UNIQUE,"
-      " label TEXT,"
-      " type TEXT NOT NULL DEFAULT 'default',"
-      " profile_id INTEGER NOT NULL REFERENCES device_profile(id),"
-      " additional_info TEXT,"
-      " power_json TEXT,"
-      " inactivity_timeout_ms INTEGER,"
-      " last_activity_ms INTEGER NOT NULL DEFAULT 0,"
-      " last_connect_ms INTEGER NOT NULL DEFAULT 0,"
-      " last_disconnect_ms INTEGER NOT NULL DEFAULT 0,"
-      " next_rpc_id INTEGER NOT NULL DEFAULT 0,"
-      " provision_state TEXT,"
-      " created_ms INTEGER NOT NULL);" },
-    { 1,
-      "CREATE INDEX device_profile_idx ON device(profile_id);" },
-    { 1,
-      "CREATE TABLE credentials ("
-      " id INTEGER PRIMARY KEY,"
-      " uuid TEXT NOT NULL UNIQUE,"
-      " device_id INTEGER NOT NULL UNIQUE REFERENCES device(id) ON DELETE CASCADE,"
-      " type TEXT NOT NULL CHECK (type IN ('ACCESS_TOKEN','X509_CERTIFICATE')),"
-      " credentials_id TEXT NOT NULL UNIQUE,"
-      " value TEXT,"
-      " created_ms INTEGER NOT NULL);" },
-    { 1,
-      "CREATE TABLE ts_kv ("
-      " device_id INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
-      " key TEXT NOT NULL,"
-      " ts_ms INTEGER NOT NULL,"
-      " type INTEGER NOT NULL CHECK (type BETWEEN 1 AND 5),"
-      " v_long INTEGER, v_double REAL, v_str TEXT,"
-      " PRIMARY KEY (device_id, key, ts_ms)) WITHOUT ROWID;" },
-    { 1,
-      "CREATE TABLE ts_kv_latest ("
-      " device_id INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
-      " key TEXT NOT NULL,"
-      " ts_ms INTEGER NOT NULL,"
-      " type INTEGER NOT NULL CHECK (type BETWEEN 1 AND 5),"
-      " v_long INTEGER, v_double REAL, v_str TEXT,"
-      " PRIMARY KEY (device_id, key)) WITHOUT ROWID;" },
-    { 1,
-      "CREATE TABLE attribute_kv ("
-      " device_id INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
-      " scope INTEGER NOT NULL CHECK (scope BETWEEN 1 AND 3),"
-      " key TEXT NOT NULL,"
-      " last_update_ms INTEGER NOT NULL,"
-      " type INTEGER NOT NULL CHECK (type BETWEEN 1 AND 5),"
-      " v_long INTEGER, v_double REAL, v_str TEXT,"
-      " PRIMARY KEY (device_id, scope, key)) WITHOUT ROWID;" },
-    { 1,
-      "CREATE TABLE downlink ("
-      " id INTEGER PRIMARY KEY,"
-      " uuid TEXT NOT NULL UNIQUE,"
-      " device_id INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
-      " kind TEXT NOT NULL CHECK (kind IN ('RPC','ATTRIBUTES','EFENTO_CONFIG')),"
-      " state TEXT NOT NULL DEFAULT 'QUEUED' CHECK (state IN ('QUEUED','SENT','DELIVERED',"
-      "'SUCCESSFUL','TIMEOUT','EXPIRED','FAILED','DELETED')),"
-      " rpc_id INTEGER,"
-      " is_oneway INTEGER NOT NULL DEFAULT 0,"
-      " is_persistent INTEGER NOT NULL DEFAULT 1,"
-      " method TEXT,"
-      " body TEXT,"
-      " response TEXT,"
-      " retries INTEGER NOT NULL DEFAULT 0,"
-      " max_retries INTEGER NOT NULL DEFAULT 5,"
-      " created_ms INTEGER NOT NULL,"
-      " expiration_ms INTEGER NOT NULL,"
-      " sent_ms INTEGER, delivered_ms INTEGER, completed_ms INTEGER,"
-      " additional_info TEXT);" },
-    { 1,
-      "CREATE INDEX downlink_device_state ON downlink(device_id, state, id);" },
-    { 1,
-      "CREATE TABLE claim ("
-      " device_id INTEGER PRIMARY KEY REFERENCES device(id) ON DELETE CASCADE,"
-      " secret_key TEXT NOT NULL,"
-      " expiration_ms INTEGER NOT NULL);" },
-    { 1,
-      "CREATE TABLE ota_package ("
-      " id INTEGER PRIMARY KEY,"
-      " uuid TEXT NOT NULL UNIQUE,"
-      " profile_id INTEGER REFERENCES device_profile(id),"
-      " type TEXT NOT NULL CHECK (type IN ('FIRMWARE','SOFTWARE')),"
-      " title TEXT NOT NULL, version TEXT NOT NULL, tag TEXT,"
-      " checksum_algorithm TEXT, checksum TEXT,"
-      " content_type TEXT, file_name TEXT, size_bytes INTEGER,"
-      " data BLOB,"
-      " created_ms INTEGER NOT NULL,"
-      " UNIQUE (profile_id, type, title, version));" },
-    { 1,
-      "CREATE TABLE event ("
-      " id INTEGER PRIMARY KEY,"
-      " device_id INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
-      " ts_ms INTEGER NOT NULL,"
-      " type TEXT NOT NULL,"
-      " body TEXT);" },
-    { 1,
-      "CREATE INDEX event_device_ts ON event(device_id, ts_ms);" },
-    { 1,
-      "CREATE TABLE pending_device ("
-      " id INTEGER PRIMARY KEY,"
-      " kind TEXT NOT NULL,"
-      " identifier TEXT NOT NULL,"
-      " first_seen_ms INTEGER NOT NULL,"
-      " last_seen_ms INTEGER NOT NULL,"
-      " seen_count INTEGER NOT NULL DEFAULT 1,"
-      " peer TEXT,"
-      " last_payload BLOB,"
-      " UNIQUE (kind, identifier));" },
-    { 1,
-      "CREATE TABLE admin_user ("
-      " id INTEGER PRIMARY KEY,"
-      " username TEXT NOT NULL UNIQUE,"
-      " password_hash TEXT NOT NULL,"
-      " authority TEXT NOT NULL DEFAULT 'TENANT_ADMIN',"
-      " created_ms INTEGER NOT NULL);" },
-    { 1,
-      "CREATE TABLE admin_token ("
-      " jti TEXT PRIMARY KEY,"
-      " user_id INTEGER NOT NULL REFERENCES admin_user(id) ON DELETE CASCADE,"
-      " kind TEXT NOT NULL CHECK (kind IN ('ACCESS','REFRESH')),"
-      " expiration_ms INTEGER NOT NULL,"
-      " is_revoked INTEGER NOT NULL DEFAULT 0);" },
+    { 1, "CREATE TABLE device_profile ("
+         " id INTEGER PRIMARY KEY,"
+         " uuid TEXT NOT NULL UNIQUE,"
+         " name TEXT NOT NULL UNIQUE,"
+         " is_default INTEGER NOT NULL DEFAULT 0,"
+         " coap_device_type TEXT NOT NULL DEFAULT 'DEFAULT' CHECK (coap_device_type IN "
+         "('DEFAULT','EFENTO')),"
+         " payload_type TEXT NOT NULL DEFAULT 'JSON' CHECK (payload_type IN ('JSON','PROTOBUF')),"
+         " profile_json TEXT NOT NULL,"
+         " descriptor_set BLOB,"
+         " provision_key TEXT UNIQUE,"
+         " created_ms INTEGER NOT NULL,"
+         " updated_ms INTEGER NOT NULL);" },
+    { 1, "CREATE UNIQUE INDEX device_profile_one_default ON device_profile(is_default) WHERE "
+         "is_default = 1;" },
+    { 1, "CREATE TABLE device ("
+         " id INTEGER PRIMARY KEY,"
+         " uuid TEXT NOT NULL UNIQUE,"
+         " name TEXT NOT NULL UNIQUE,"
+         " label TEXT,"
+         " type TEXT NOT NULL DEFAULT 'default',"
+         " profile_id INTEGER NOT NULL REFERENCES device_profile(id),"
+         " additional_info TEXT,"
+         " power_json TEXT,"
+         " inactivity_timeout_ms INTEGER,"
+         " last_activity_ms INTEGER NOT NULL DEFAULT 0,"
+         " last_connect_ms INTEGER NOT NULL DEFAULT 0,"
+         " last_disconnect_ms INTEGER NOT NULL DEFAULT 0,"
+         " next_rpc_id INTEGER NOT NULL DEFAULT 0,"
+         " provision_state TEXT,"
+         " created_ms INTEGER NOT NULL);" },
+    { 1, "CREATE INDEX device_profile_idx ON device(profile_id);" },
+    { 1, "CREATE TABLE credentials ("
+         " id INTEGER PRIMARY KEY,"
+         " uuid TEXT NOT NULL UNIQUE,"
+         " device_id INTEGER NOT NULL UNIQUE REFERENCES device(id) ON DELETE CASCADE,"
+         " type TEXT NOT NULL CHECK (type IN ('ACCESS_TOKEN','X509_CERTIFICATE')),"
+         " credentials_id TEXT NOT NULL UNIQUE,"
+         " value TEXT,"
+         " created_ms INTEGER NOT NULL);" },
+    { 1, "CREATE TABLE ts_kv ("
+         " device_id INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
+         " key TEXT NOT NULL,"
+         " ts_ms INTEGER NOT NULL,"
+         " type INTEGER NOT NULL CHECK (type BETWEEN 1 AND 5),"
+         " v_long INTEGER, v_double REAL, v_str TEXT,"
+         " PRIMARY KEY (device_id, key, ts_ms)) WITHOUT ROWID;" },
+    { 1, "CREATE TABLE ts_kv_latest ("
+         " device_id INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
+         " key TEXT NOT NULL,"
+         " ts_ms INTEGER NOT NULL,"
+         " type INTEGER NOT NULL CHECK (type BETWEEN 1 AND 5),"
+         " v_long INTEGER, v_double REAL, v_str TEXT,"
+         " PRIMARY KEY (device_id, key)) WITHOUT ROWID;" },
+    { 1, "CREATE TABLE attribute_kv ("
+         " device_id INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
+         " scope INTEGER NOT NULL CHECK (scope BETWEEN 1 AND 3),"
+         " key TEXT NOT NULL,"
+         " last_update_ms INTEGER NOT NULL,"
+         " type INTEGER NOT NULL CHECK (type BETWEEN 1 AND 5),"
+         " v_long INTEGER, v_double REAL, v_str TEXT,"
+         " PRIMARY KEY (device_id, scope, key)) WITHOUT ROWID;" },
+    { 1, "CREATE TABLE downlink ("
+         " id INTEGER PRIMARY KEY,"
+         " uuid TEXT NOT NULL UNIQUE,"
+         " device_id INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
+         " kind TEXT NOT NULL CHECK (kind IN ('RPC','ATTRIBUTES','EFENTO_CONFIG')),"
+         " state TEXT NOT NULL DEFAULT 'QUEUED' CHECK (state IN ('QUEUED','SENT','DELIVERED',"
+         "'SUCCESSFUL','TIMEOUT','EXPIRED','FAILED','DELETED')),"
+         " rpc_id INTEGER,"
+         " is_oneway INTEGER NOT NULL DEFAULT 0,"
+         " is_persistent INTEGER NOT NULL DEFAULT 1,"
+         " method TEXT,"
+         " body TEXT,"
+         " response TEXT,"
+         " retries INTEGER NOT NULL DEFAULT 0,"
+         " max_retries INTEGER NOT NULL DEFAULT 5,"
+         " created_ms INTEGER NOT NULL,"
+         " expiration_ms INTEGER NOT NULL,"
+         " sent_ms INTEGER, delivered_ms INTEGER, completed_ms INTEGER,"
+         " additional_info TEXT);" },
+    { 1, "CREATE INDEX downlink_device_state ON downlink(device_id, state, id);" },
+    { 1, "CREATE TABLE claim ("
+         " device_id INTEGER PRIMARY KEY REFERENCES device(id) ON DELETE CASCADE,"
+         " secret_key TEXT NOT NULL,"
+         " expiration_ms INTEGER NOT NULL);" },
+    { 1, "CREATE TABLE ota_package ("
+         " id INTEGER PRIMARY KEY,"
+         " uuid TEXT NOT NULL UNIQUE,"
+         " profile_id INTEGER REFERENCES device_profile(id),"
+         " type TEXT NOT NULL CHECK (type IN ('FIRMWARE','SOFTWARE')),"
+         " title TEXT NOT NULL, version TEXT NOT NULL, tag TEXT,"
+         " checksum_algorithm TEXT, checksum TEXT,"
+         " content_type TEXT, file_name TEXT, size_bytes INTEGER,"
+         " data BLOB,"
+         " created_ms INTEGER NOT NULL,"
+         " UNIQUE (profile_id, type, title, version));" },
+    { 1, "CREATE TABLE event ("
+         " id INTEGER PRIMARY KEY,"
+         " device_id INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"
+         " ts_ms INTEGER NOT NULL,"
+         " type TEXT NOT NULL,"
+         " body TEXT);" },
+    { 1, "CREATE INDEX event_device_ts ON event(device_id, ts_ms);" },
+    { 1, "CREATE TABLE pending_device ("
+         " id INTEGER PRIMARY KEY,"
+         " kind TEXT NOT NULL,"
+         " identifier TEXT NOT NULL,"
+         " first_seen_ms INTEGER NOT NULL,"
+         " last_seen_ms INTEGER NOT NULL,"
+         " seen_count INTEGER NOT NULL DEFAULT 1,"
+         " peer TEXT,"
+         " last_payload BLOB,"
+         " UNIQUE (kind, identifier));" },
+    { 1, "CREATE TABLE admin_user ("
+         " id INTEGER PRIMARY KEY,"
+         " username TEXT NOT NULL UNIQUE,"
+         " password_hash TEXT NOT NULL,"
+         " authority TEXT NOT NULL DEFAULT 'TENANT_ADMIN',"
+         " created_ms INTEGER NOT NULL);" },
+    { 1, "CREATE TABLE admin_token ("
+         " jti TEXT PRIMARY KEY,"
+         " user_id INTEGER NOT NULL REFERENCES admin_user(id) ON DELETE CASCADE,"
+         " kind TEXT NOT NULL CHECK (kind IN ('ACCESS','REFRESH')),"
+         " expiration_ms INTEGER NOT NULL,"
+         " is_revoked INTEGER NOT NULL DEFAULT 0);" },
 };
 
 #define GW_STORE_N_MIGRATION_STEPS (sizeof(gw_store_migrations) / sizeof(gw_store_migrations[0]))
@@ -172,11 +157,11 @@ static const struct gw_store_migration_step gw_store_migrations[] = {
     "{\"name\":\"default\",\"type\":\"DEFAULT\",\"transportType\":\"COAP\",\"default\":true,"      \
     "\"description\":\"Default device profile\",\"provisionType\":\"DISABLED\","                   \
     "\"provisionDeviceKey\":null,\"profileData\":{\"configuration\":{\"type\":\"DEFAULT\"},"       \
-    "\"transportConfiguration\":{\"type\":\"COAP\",\"coapDeviceTypeConfiguration\":{"             \
-    "\"coapDeviceType\":\"DEFAULT\",\"transportPayloadTypeConfiguration\":{"                      \
-    "\"transportPayloadType\":\"JSON\"}},\"clientSettings\":{\"powerMode\":\"DRX\","              \
-    "\"edrxCycle\":null,\"psmActivityTimer\":null,\"pagingTransmissionWindow\":null}},"           \
-    "\"provisionConfiguration\":{\"type\":\"DISABLED\",\"provisionDeviceSecret\":null},"          \
+    "\"transportConfiguration\":{\"type\":\"COAP\",\"coapDeviceTypeConfiguration\":{"              \
+    "\"coapDeviceType\":\"DEFAULT\",\"transportPayloadTypeConfiguration\":{"                       \
+    "\"transportPayloadType\":\"JSON\"}},\"clientSettings\":{\"powerMode\":\"DRX\","               \
+    "\"edrxCycle\":null,\"psmActivityTimer\":null,\"pagingTransmissionWindow\":null}},"            \
+    "\"provisionConfiguration\":{\"type\":\"DISABLED\",\"provisionDeviceSecret\":null},"           \
     "\"alarms\":null}}"
 
 #endif /* GW_STORE_SCHEMA_H */

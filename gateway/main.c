@@ -122,8 +122,8 @@ static int run_daemon(const struct gw_config *cfg)
         goto out;
     }
     gw_coap_process(coap);
-    gw_log_notice("ready coap=%s:%lld data_dir=%s durability=%s version=%s",
-                  cfg->coap_bind_address, (long long)cfg->coap_bind_port, cfg->data_dir,
+    gw_log_notice("ready coap=%s:%lld data_dir=%s durability=%s version=%s", cfg->coap_bind_address,
+                  (long long)cfg->coap_bind_port, cfg->data_dir,
                   cfg->durability == GW_DURABILITY_FULL ? "full" : "process", NBGATE_VERSION);
     if (gw_loop_run(loop, &stop_requested, NULL, NULL) != 0) {
         gw_log_err("event loop failed err=\"%s\"", strerror(errno));
@@ -198,8 +198,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "nbgate: %s\n", err);
         return 2;
     }
-    if (data_dir != NULL &&
-        gw_config_set(&cfg, "data_dir", data_dir, err, sizeof(err)) != 0) {
+    if (data_dir != NULL && gw_config_set(&cfg, "data_dir", data_dir, err, sizeof(err)) != 0) {
         fprintf(stderr, "nbgate: --data-dir: %s\n", err);
         return 2;
     }

@@ -34,6 +34,7 @@ NBG_PORT=$(freeport)
 NBG_LOG="$T/data.log"
 mkdir -p "$NBG_DIR"
 COAP_BIND_PORT=$NBG_PORT "$NBGATE" -c "$conf" --data-dir "$NBG_DIR" >"$NBG_LOG" 2>&1 &
+# shellcheck disable=SC2034 # read by nbg_stop in lib.sh
 NBG_PID=$!
 i=0
 until grep -q 'ready coap=' "$NBG_LOG"; do

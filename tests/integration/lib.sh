@@ -51,6 +51,7 @@ tmpdir() {
     T=$(mktemp -d "${TMPDIR:-/tmp}/nbgate-test.XXXXXX") || fail "mktemp"
 }
 
+# shellcheck disable=SC2120 # "tcp" is passed by the admin API tests
 freeport() {
     "$HELPERS/freeport" "${1:-udp}"
 }

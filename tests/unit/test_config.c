@@ -3,6 +3,7 @@
  * test_config.c - the configuration table: defaults, file parsing with file:line diagnostics,
  * conf.d fragments, environment overrides with ThingsBoard's names, ranges and types.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,9 +143,8 @@ static void test_missing_file_and_validate(void **state)
     (void)state;
     assert_int_equal(load(&cfg, "does-not-exist.conf", err, sizeof(err)), -ENOENT);
     gw_config_defaults(&cfg);
-    assert_int_equal(gw_config_set(&cfg, "coap_dtls_credentials_type", "KEYSTORE", err,
-                                   sizeof(err)),
-                     0);
+    assert_int_equal(
+        gw_config_set(&cfg, "coap_dtls_credentials_type", "KEYSTORE", err, sizeof(err)), 0);
     assert_int_equal(gw_config_validate(&cfg, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "only PEM is supported"));
     gw_config_defaults(&cfg);
@@ -184,6 +183,12 @@ int main(void)
         return 1;
     }
     rc = cmocka_run_group_tests(tests, NULL, NULL);
+    for (size_t i = 0; i < 3; i++) {
+        static const char *const names[] = { "c.conf", "n.conf", "conf.d" };
+        char path[256];
+        (void)snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        (void)remove(path);
+    }
     (void)rmdir(dir);
     return rc;
 }

@@ -91,43 +91,43 @@ static void test_devices(void **state)
     char token[GW_STORE_TOKEN_MAX];
     char err[256];
 
-    assert_int_equal(gw_store_device_add(st, "a", NULL, NULL, 0, 1000, token, sizeof(token), err,
-                                         sizeof(err)),
-                     0);
+    assert_int_equal(
+        gw_store_device_add(st, "a", NULL, NULL, 0, 1000, token, sizeof(token), err, sizeof(err)),
+        0);
     assert_int_equal(strlen(token), 20);
     assert_int_equal(gw_store_device_by_token(st, token, strlen(token), &ref), 0);
     assert_string_equal(ref.name, "a");
     /* Tokens are case-sensitive and exact. */
     token[0] = (char)(token[0] == 'x' ? 'y' : 'x');
     assert_int_equal(gw_store_device_by_token(st, token, strlen(token), &ref), -ENOENT);
-    assert_int_equal(gw_store_device_add(st, "b", "tok", NULL, 0, 1000, token, sizeof(token), err,
-                                         sizeof(err)),
-                     0);
+    assert_int_equal(
+        gw_store_device_add(st, "b", "tok", NULL, 0, 1000, token, sizeof(token), err, sizeof(err)),
+        0);
     assert_string_equal(token, "tok");
     assert_int_equal(gw_store_device_by_token(st, "tokX", 3, &ref), 0);
     assert_string_equal(ref.name, "b");
-    assert_int_equal(gw_store_device_add(st, "a", "other", NULL, 0, 1, token, sizeof(token), err,
-                                         sizeof(err)),
-                     -EEXIST);
-    assert_int_equal(gw_store_device_add(st, "c", "tok", NULL, 0, 1, token, sizeof(token), err,
-                                         sizeof(err)),
-                     -EEXIST);
+    assert_int_equal(
+        gw_store_device_add(st, "a", "other", NULL, 0, 1, token, sizeof(token), err, sizeof(err)),
+        -EEXIST);
+    assert_int_equal(
+        gw_store_device_add(st, "c", "tok", NULL, 0, 1, token, sizeof(token), err, sizeof(err)),
+        -EEXIST);
     assert_non_null(strstr(err, "already used"));
     assert_int_equal(gw_store_device_add(st, "d", "bad token", NULL, 0, 1, token, sizeof(token),
                                          err, sizeof(err)),
                      -EINVAL);
-    assert_int_equal(gw_store_device_add(st, "e", NULL, "nosuch", 0, 1, token, sizeof(token), err,
-                                         sizeof(err)),
-                     -ENOENT);
+    assert_int_equal(
+        gw_store_device_add(st, "e", NULL, "nosuch", 0, 1, token, sizeof(token), err, sizeof(err)),
+        -ENOENT);
     /* Bulk: all or nothing. */
-    assert_int_equal(gw_store_device_add(st, "f", "ft", NULL, 100, 1, token, sizeof(token), err,
-                                         sizeof(err)),
-                     0);
+    assert_int_equal(
+        gw_store_device_add(st, "f", "ft", NULL, 100, 1, token, sizeof(token), err, sizeof(err)),
+        0);
     assert_int_equal(gw_store_device_by_token(st, "ft-99", 5, &ref), 0);
     assert_string_equal(ref.name, "f-99");
-    assert_int_equal(gw_store_device_add(st, "g", "ft", NULL, 200, 1, token, sizeof(token), err,
-                                         sizeof(err)),
-                     -EEXIST);
+    assert_int_equal(
+        gw_store_device_add(st, "g", "ft", NULL, 200, 1, token, sizeof(token), err, sizeof(err)),
+        -EEXIST);
     assert_int_equal(sql_int("SELECT count(*) FROM device WHERE name LIKE 'g-%'"), 0);
     assert_int_equal(sql_int("SELECT count(*) FROM device"), 102);
 }
@@ -171,9 +171,9 @@ static void test_telemetry_and_attributes(void **state)
     char out[1024] = "";
     const char *keys[] = { "t" };
 
-    assert_int_equal(gw_store_device_add(st, "dev", "tk", NULL, 0, 1, token, sizeof(token), err,
-                                         sizeof(err)),
-                     0);
+    assert_int_equal(
+        gw_store_device_add(st, "dev", "tk", NULL, 0, 1, token, sizeof(token), err, sizeof(err)),
+        0);
     assert_int_equal(gw_store_device_by_token(st, "tk", 2, &ref), 0);
     assert_int_equal(profile_batch_init(&b, 8), 0);
     add_kv(&b, "t", 2000, (struct profile_value){ .type = PROFILE_VT_LONG, .l = 25 });

@@ -21,21 +21,8 @@
 #include <time.h>
 
 #include "gateway/gw_log.h"
+#include "gateway/gw_store_internal.h"
 #include "gateway/gw_store_schema.h"
-
-enum stmt_id {
-    S_BEGIN,
-    S_COMMIT,
-    S_ROLLBACK,
-    S_DEV_BY_TOKEN,
-    S_DEV_BY_NAME,
-    S_TS_INSERT,
-    S_TS_LATEST,
-    S_ATTR_SAVE,
-    S_TOUCH,
-    S_EVENT_ADD,
-    S_COUNT
-};
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -63,11 +50,6 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_TOUCH] = "UPDATE device SET last_activity_ms = ?2 WHERE id = ?1"
                 " AND last_activity_ms < ?2",
     [S_EVENT_ADD] = "INSERT INTO event (device_id, ts_ms, type, body) VALUES (?1, ?2, ?3, ?4)",
-};
-
-struct gw_store {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[S_COUNT];
 };
 
 static pthread_once_t sqlite_log_once = PTHREAD_ONCE_INIT;
@@ -128,7 +110,7 @@ static void random_bytes(uint8_t *buf, size_t len)
 }
 
 /* A random RFC 4122 version-4 UUID in its 36-character text form. */
-static void uuid_v4(char out[37])
+void gw_store_uuid_v4(char out[37])
 {
     uint8_t b[16];
 
@@ -141,7 +123,7 @@ static void uuid_v4(char out[37])
 }
 
 /* A random access token of len letters and digits (no modulo bias). */
-static void random_token(char *out, size_t len)
+void gw_store_random_token(char *out, size_t len)
 {
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     size_t i = 0;
@@ -156,7 +138,7 @@ static void random_token(char *out, size_t len)
     out[len] = '\0';
 }
 
-static int64_t now_ms(void)
+int64_t gw_store_now_ms(void)
 {
     struct timespec ts;
 
@@ -174,10 +156,10 @@ static int insert_default_profile(sqlite3 *db, char *err, size_t err_len)
                            "INSERT INTO device_profile (uuid, name, is_default, profile_json,"
                            " created_ms, updated_ms) VALUES (?1, 'default', 1, ?2, ?3, ?3)",
                            -1, &s, NULL) == SQLITE_OK) {
-        uuid_v4(uuid);
+        gw_store_uuid_v4(uuid);
         (void)sqlite3_bind_text(s, 1, uuid, -1, SQLITE_TRANSIENT);
         (void)sqlite3_bind_text(s, 2, GW_STORE_DEFAULT_PROFILE_JSON, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_int64(s, 3, now_ms());
+        (void)sqlite3_bind_int64(s, 3, gw_store_now_ms());
         rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
     }
     if (rc != 0) {
@@ -307,7 +289,7 @@ void gw_store_close(struct gw_store *st)
 }
 
 /* Runs a statement that returns no rows, then resets it. */
-static int step_done(struct gw_store *st, sqlite3_stmt *s)
+int gw_store_step_done(struct gw_store *st, sqlite3_stmt *s)
 {
     int rc = sqlite3_step(s);
 
@@ -320,18 +302,18 @@ static int step_done(struct gw_store *st, sqlite3_stmt *s)
     return 0;
 }
 
-static int tx_begin(struct gw_store *st)
+int gw_store_tx_begin(struct gw_store *st)
 {
-    return step_done(st, st->stmt[S_BEGIN]);
+    return gw_store_step_done(st, st->stmt[S_BEGIN]);
 }
 
-static int tx_end(struct gw_store *st, int rc)
+int gw_store_tx_end(struct gw_store *st, int rc)
 {
     if (rc == 0) {
-        rc = step_done(st, st->stmt[S_COMMIT]);
+        rc = gw_store_step_done(st, st->stmt[S_COMMIT]);
     }
     if (rc != 0 && !sqlite3_get_autocommit(st->db)) {
-        (void)step_done(st, st->stmt[S_ROLLBACK]);
+        (void)gw_store_step_done(st, st->stmt[S_ROLLBACK]);
     }
     return rc;
 }
@@ -371,7 +353,7 @@ int gw_store_device_by_name(struct gw_store *st, const char *name, struct gw_dev
 }
 
 /* Binds a typed value to four consecutive parameters starting at first (type, long, dbl, str). */
-static void bind_value(sqlite3_stmt *s, int first, const struct profile_value *v)
+void gw_store_bind_value(sqlite3_stmt *s, int first, const struct profile_value *v)
 {
     (void)sqlite3_bind_int(s, first, (int)v->type);
     switch (v->type) {
@@ -392,12 +374,12 @@ static void bind_value(sqlite3_stmt *s, int first, const struct profile_value *v
 }
 
 int gw_store_insert_telemetry(struct gw_store *st, int64_t device_id,
-                              const struct profile_batch *batch, int64_t now_ms)
+                              const struct profile_batch *batch, int64_t gw_store_now_ms)
 {
     size_t i;
     int rc;
 
-    rc = tx_begin(st);
+    rc = gw_store_tx_begin(st);
     for (i = 0; rc == 0 && i < batch->n; i++) {
         const struct profile_kv *kv = &batch->kv[i];
         int k;
@@ -406,45 +388,45 @@ int gw_store_insert_telemetry(struct gw_store *st, int64_t device_id,
             (void)sqlite3_bind_int64(s, 1, device_id);
             (void)sqlite3_bind_text(s, 2, kv->key, -1, SQLITE_STATIC);
             (void)sqlite3_bind_int64(s, 3, kv->ts_ms);
-            bind_value(s, 4, &kv->v);
-            rc = step_done(st, s);
+            gw_store_bind_value(s, 4, &kv->v);
+            rc = gw_store_step_done(st, s);
         }
     }
     if (rc == 0) {
-        rc = gw_store_touch_activity(st, device_id, now_ms);
+        rc = gw_store_touch_activity(st, device_id, gw_store_now_ms);
     }
-    return tx_end(st, rc);
+    return gw_store_tx_end(st, rc);
 }
 
 int gw_store_save_attributes(struct gw_store *st, int64_t device_id, enum gw_attr_scope scope,
-                             const struct profile_batch *batch, int64_t now_ms)
+                             const struct profile_batch *batch, int64_t gw_store_now_ms)
 {
     sqlite3_stmt *s = st->stmt[S_ATTR_SAVE];
     size_t i;
     int rc;
 
-    rc = tx_begin(st);
+    rc = gw_store_tx_begin(st);
     for (i = 0; rc == 0 && i < batch->n; i++) {
         (void)sqlite3_bind_int64(s, 1, device_id);
         (void)sqlite3_bind_int(s, 2, (int)scope);
         (void)sqlite3_bind_text(s, 3, batch->kv[i].key, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_int64(s, 4, now_ms);
-        bind_value(s, 5, &batch->kv[i].v);
-        rc = step_done(st, s);
+        (void)sqlite3_bind_int64(s, 4, gw_store_now_ms);
+        gw_store_bind_value(s, 5, &batch->kv[i].v);
+        rc = gw_store_step_done(st, s);
     }
     if (rc == 0 && scope == GW_SCOPE_CLIENT) {
-        rc = gw_store_touch_activity(st, device_id, now_ms);
+        rc = gw_store_touch_activity(st, device_id, gw_store_now_ms);
     }
-    return tx_end(st, rc);
+    return gw_store_tx_end(st, rc);
 }
 
-int gw_store_touch_activity(struct gw_store *st, int64_t device_id, int64_t now_ms)
+int gw_store_touch_activity(struct gw_store *st, int64_t device_id, int64_t gw_store_now_ms)
 {
     sqlite3_stmt *s = st->stmt[S_TOUCH];
 
     (void)sqlite3_bind_int64(s, 1, device_id);
-    (void)sqlite3_bind_int64(s, 2, now_ms);
-    return step_done(st, s);
+    (void)sqlite3_bind_int64(s, 2, gw_store_now_ms);
+    return gw_store_step_done(st, s);
 }
 
 int gw_store_event_add(struct gw_store *st, int64_t device_id, int64_t ts_ms, const char *type,
@@ -458,11 +440,11 @@ int gw_store_event_add(struct gw_store *st, int64_t device_id, int64_t ts_ms, co
     if (body != NULL) {
         (void)sqlite3_bind_text(s, 4, body, -1, SQLITE_STATIC);
     }
-    return step_done(st, s);
+    return gw_store_step_done(st, s);
 }
 
 static int insert_device(struct gw_store *st, const char *name, const char *token,
-                         int64_t profile_id, int64_t now_ms, char *err, size_t err_len)
+                         int64_t profile_id, int64_t gw_store_now_ms, char *err, size_t err_len)
 {
     sqlite3_stmt *s = NULL;
     char uuid[37];
@@ -475,11 +457,11 @@ static int insert_device(struct gw_store *st, const char *name, const char *toke
                            -1, &s, NULL) != SQLITE_OK) {
         goto out;
     }
-    uuid_v4(uuid);
+    gw_store_uuid_v4(uuid);
     (void)sqlite3_bind_text(s, 1, uuid, -1, SQLITE_TRANSIENT);
     (void)sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
     (void)sqlite3_bind_int64(s, 3, profile_id);
-    (void)sqlite3_bind_int64(s, 4, now_ms);
+    (void)sqlite3_bind_int64(s, 4, gw_store_now_ms);
     if (sqlite3_step(s) != SQLITE_DONE) {
         rc = sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE ? -EEXIST : -EIO;
         (void)snprintf(err, err_len, "device \"%s\": %s", name,
@@ -495,11 +477,11 @@ static int insert_device(struct gw_store *st, const char *name, const char *toke
                            -1, &s, NULL) != SQLITE_OK) {
         goto out;
     }
-    uuid_v4(uuid);
+    gw_store_uuid_v4(uuid);
     (void)sqlite3_bind_text(s, 1, uuid, -1, SQLITE_TRANSIENT);
     (void)sqlite3_bind_int64(s, 2, device_id);
     (void)sqlite3_bind_text(s, 3, token, -1, SQLITE_STATIC);
-    (void)sqlite3_bind_int64(s, 4, now_ms);
+    (void)sqlite3_bind_int64(s, 4, gw_store_now_ms);
     if (sqlite3_step(s) != SQLITE_DONE) {
         rc = sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE ? -EEXIST : -EIO;
         (void)snprintf(err, err_len, "token of \"%s\": %s", name,
@@ -559,8 +541,8 @@ static bool token_ok(const char *token)
 }
 
 int gw_store_device_add(struct gw_store *st, const char *name, const char *token,
-                        const char *profile, unsigned count, int64_t now_ms, char *token_out,
-                        size_t token_out_len, char *err, size_t err_len)
+                        const char *profile, unsigned count, int64_t gw_store_now_ms,
+                        char *token_out, size_t token_out_len, char *err, size_t err_len)
 {
     char one_token[GW_STORE_TOKEN_MAX];
     char one_name[GW_STORE_NAME_MAX];
@@ -589,12 +571,12 @@ int gw_store_device_add(struct gw_store *st, const char *name, const char *token
                        profile != NULL ? profile : "(default)");
         return rc;
     }
-    rc = tx_begin(st);
+    rc = gw_store_tx_begin(st);
     for (i = 0; rc == 0 && i < (count == 0 ? 1 : count); i++) {
         if (count == 0) {
             (void)snprintf(one_name, sizeof(one_name), "%s", name);
             if (token == NULL || token[0] == '\0') {
-                random_token(one_token, 20);
+                gw_store_random_token(one_token, 20);
             } else {
                 (void)snprintf(one_token, sizeof(one_token), "%s", token);
             }
@@ -602,12 +584,12 @@ int gw_store_device_add(struct gw_store *st, const char *name, const char *token
             (void)snprintf(one_name, sizeof(one_name), "%s-%u", name, i);
             (void)snprintf(one_token, sizeof(one_token), "%s-%u", token, i);
         }
-        rc = insert_device(st, one_name, one_token, profile_id, now_ms, err, err_len);
+        rc = insert_device(st, one_name, one_token, profile_id, gw_store_now_ms, err, err_len);
         if (rc == 0 && i == 0) {
             (void)snprintf(token_out, token_out_len, "%s", one_token);
         }
     }
-    return tx_end(st, rc);
+    return gw_store_tx_end(st, rc);
 }
 
 int gw_store_device_list(struct gw_store *st, gw_store_device_fn fn, void *arg)
@@ -645,7 +627,7 @@ out:
 }
 
 /* Reads the (type, v_long, v_double, v_str) columns starting at col into v (borrowed text). */
-static void column_value(sqlite3_stmt *s, int col, struct profile_value *v)
+void gw_store_column_value(sqlite3_stmt *s, int col, struct profile_value *v)
 {
     memset(v, 0, sizeof(*v));
     v->type = (enum profile_value_type)sqlite3_column_int(s, col);
@@ -670,13 +652,13 @@ static void column_value(sqlite3_stmt *s, int col, struct profile_value *v)
     }
 }
 
-static int walk_kv(sqlite3_stmt *s, int scope_col, gw_store_kv_fn fn, void *arg)
+int gw_store_walk_kv(sqlite3_stmt *s, int scope_col, gw_store_kv_fn fn, void *arg)
 {
     struct profile_value v;
     int rc;
 
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        column_value(s, 2, &v);
+        gw_store_column_value(s, 2, &v);
         rc = fn(arg, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1), &v,
                 scope_col >= 0 ? sqlite3_column_int(s, scope_col) : 0);
         if (rc != 0) {
@@ -711,7 +693,7 @@ int gw_store_telemetry_walk(struct gw_store *st, int64_t device_id, const char *
             (void)sqlite3_bind_text(s, 2, keys[i], -1, SQLITE_STATIC);
         }
         (void)sqlite3_bind_int64(s, 3, limit > 0 ? limit : INT64_MAX);
-        rc = walk_kv(s, -1, fn, arg);
+        rc = gw_store_walk_kv(s, -1, fn, arg);
         if (rc != 0) {
             goto out;
         }
@@ -736,7 +718,7 @@ int gw_store_attributes_walk(struct gw_store *st, int64_t device_id, int scope, 
     }
     (void)sqlite3_bind_int64(s, 1, device_id);
     (void)sqlite3_bind_int(s, 2, scope);
-    rc = walk_kv(s, 6, fn, arg);
+    rc = gw_store_walk_kv(s, 6, fn, arg);
 out:
     sqlite3_finalize(s);
     return rc;

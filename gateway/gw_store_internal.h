@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gw_store_internal.h - what the store's own files (gw_store.c, gw_store_*.c) share: the
+ * connection, the statements prepared at open, and small helpers. Nothing outside the store
+ * includes this header; all SQL of nbgate lives in gateway/gw_store*.c.
+ */
+#ifndef GW_STORE_INTERNAL_H
+#define GW_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "gateway/gw_store.h"
+
+enum gw_store_stmt_id {
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_DEV_BY_TOKEN,
+    S_DEV_BY_NAME,
+    S_TS_INSERT,
+    S_TS_LATEST,
+    S_ATTR_SAVE,
+    S_TOUCH,
+    S_EVENT_ADD,
+    S_COUNT
+};
+
+struct gw_store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[S_COUNT];
+};
+
+/* Steps a statement that returns no rows, then resets it. Returns: 0, -EIO (logged). */
+int gw_store_step_done(struct gw_store *st, sqlite3_stmt *s);
+
+/* BEGIN IMMEDIATE. Returns: 0, -EIO. */
+int gw_store_tx_begin(struct gw_store *st);
+
+/* COMMIT when rc is 0, else ROLLBACK. Returns: rc, or -EIO if the commit failed. */
+int gw_store_tx_end(struct gw_store *st, int rc);
+
+/* A random version-4 UUID, 36 characters and a NUL. */
+void gw_store_uuid_v4(char out[37]);
+
+/* A random token of len letters and digits, NUL-terminated (out holds len + 1 bytes). */
+void gw_store_random_token(char *out, size_t len);
+
+/* Binds a typed value to parameters first..first+3 (type, v_long, v_double, v_str). */
+void gw_store_bind_value(sqlite3_stmt *s, int first, const struct profile_value *v);
+
+/* Reads (type, v_long, v_double, v_str) from column col on; text is borrowed from the row. */
+void gw_store_column_value(sqlite3_stmt *s, int col, struct profile_value *v);
+
+/* Walks rows of (key, ts, type, v_long, v_double, v_str[, scope at scope_col]) into fn. */
+int gw_store_walk_kv(sqlite3_stmt *s, int scope_col, gw_store_kv_fn fn, void *arg);
+
+/* Wall-clock time in ms since the Unix epoch. */
+int64_t gw_store_now_ms(void);
+
+#endif /* GW_STORE_INTERNAL_H */

@@ -21,21 +21,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "gateway/gw_cli_internal.h"
 #include "gateway/gw_log.h"
 #include "gateway/gw_store.h"
 
 #define MAX_KEYS 64
-
-struct cli_opts {
-    const char *token;
-    const char *profile;
-    const char *keys;
-    const char *scope;
-    long count;
-    long limit;
-    bool is_json;
-    bool is_history;
-};
 
 struct out_ctx {
     bool is_json;
@@ -167,7 +157,7 @@ static int finish_json(struct out_ctx *o, int rc)
     return rc;
 }
 
-static int cmd_device(struct gw_store *st, int argc, char **argv, const struct cli_opts *o)
+static int cmd_device(struct gw_store *st, int argc, char **argv, const struct gw_cli_opts *o)
 {
     struct out_ctx out = { o->is_json, NULL };
     char token[GW_STORE_TOKEN_MAX];
@@ -204,7 +194,7 @@ static int cmd_device(struct gw_store *st, int argc, char **argv, const struct c
     return 2;
 }
 
-static int find_device(struct gw_store *st, const char *name, struct gw_device_ref *dev)
+int gw_cli_find_device(struct gw_store *st, const char *name, struct gw_device_ref *dev)
 {
     int rc = gw_store_device_by_name(st, name, dev);
 
@@ -216,7 +206,7 @@ static int find_device(struct gw_store *st, const char *name, struct gw_device_r
     return rc;
 }
 
-static int cmd_telemetry(struct gw_store *st, int argc, char **argv, const struct cli_opts *o)
+static int cmd_telemetry(struct gw_store *st, int argc, char **argv, const struct gw_cli_opts *o)
 {
     struct out_ctx out = { o->is_json, o->is_json ? json_array() : NULL };
     const char *keys[MAX_KEYS];
@@ -243,7 +233,7 @@ static int cmd_telemetry(struct gw_store *st, int argc, char **argv, const struc
             p = comma + 1;
         }
     }
-    if (find_device(st, argv[0], &dev) != 0) {
+    if (gw_cli_find_device(st, argv[0], &dev) != 0) {
         goto out;
     }
     rc = gw_store_telemetry_walk(st, dev.id, keys, n_keys, o->is_history, o->limit, print_kv,
@@ -254,7 +244,7 @@ out:
     return finish_json(&out, rc) == 0 ? rc : 1;
 }
 
-static int cmd_attributes(struct gw_store *st, int argc, char **argv, const struct cli_opts *o)
+static int cmd_attributes(struct gw_store *st, int argc, char **argv, const struct gw_cli_opts *o)
 {
     struct out_ctx out = { o->is_json, o->is_json ? json_array() : NULL };
     struct gw_device_ref dev;
@@ -275,7 +265,7 @@ static int cmd_attributes(struct gw_store *st, int argc, char **argv, const stru
         rc = 2;
         goto out;
     }
-    if (find_device(st, argv[0], &dev) != 0) {
+    if (gw_cli_find_device(st, argv[0], &dev) != 0) {
         goto out;
     }
     rc = gw_store_attributes_walk(st, dev.id, scope, print_kv, &out) == 0 ? 0 : 1;
@@ -285,11 +275,19 @@ out:
 
 bool gw_cli_is_command(const char *name)
 {
-    return strcmp(name, "device") == 0 || strcmp(name, "telemetry") == 0 ||
-           strcmp(name, "attributes") == 0;
+    static const char *const commands[] = { "device",    "telemetry", "attributes", "rpc",
+                                            "downlinks", "ota",       "claim" };
+    size_t i;
+
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(name, commands[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
-static int parse_opts(int argc, char **argv, struct cli_opts *o)
+static int parse_opts(int argc, char **argv, struct gw_cli_opts *o)
 {
     static const struct option long_opts[] = {
         { "token", required_argument, NULL, 't' },
@@ -327,10 +325,19 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
         case 'j':
             o->is_json = true;
             break;
+        case 'o':
+            o->is_oneway = true;
+            break;
+        case 'w':
+            o->is_wait = true;
+            break;
         case 'n':
         case 'l':
+        case 'T':
             errno = 0;
-            *(opt == 'n' ? &o->count : &o->limit) = strtol(optarg, &end, 10);
+            *(opt == 'n'   ? &o->count
+              : opt == 'l' ? &o->limit
+                           : &o->timeout_ms) = strtol(optarg, &end, 10);
             if (errno != 0 || *end != '\0' || end == optarg) {
                 fprintf(stderr, "nbgate: not a number: %s\n", optarg);
                 return -EINVAL;
@@ -346,7 +353,7 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 int gw_cli_main(const struct gw_config *cfg, int argc, char **argv)
 {
     struct gw_store *st = NULL;
-    struct cli_opts o;
+    struct gw_cli_opts o;
     const char *cmd = argv[0];
     int rc;
 
@@ -358,12 +365,25 @@ int gw_cli_main(const struct gw_config *cfg, int argc, char **argv)
     }
     argc -= optind;
     argv += optind;
+    o.max_queued = cfg->max_queued_downlinks;
     if (strcmp(cmd, "device") == 0) {
         rc = cmd_device(st, argc, argv, &o);
     } else if (strcmp(cmd, "telemetry") == 0) {
         rc = cmd_telemetry(st, argc, argv, &o);
-    } else {
+    } else if (strcmp(cmd, "attributes") == 0 && argc > 0 && strcmp(argv[0], "set") == 0) {
+        rc = gw_cli_attr_set(st, &o, argc, argv);
+    } else if (strcmp(cmd, "attributes") == 0 && argc > 0 && strcmp(argv[0], "delete") == 0) {
+        rc = gw_cli_attr_delete(st, &o, argc, argv);
+    } else if (strcmp(cmd, "attributes") == 0) {
         rc = cmd_attributes(st, argc, argv, &o);
+    } else if (strcmp(cmd, "rpc") == 0) {
+        rc = gw_cli_rpc(st, &o, argc, argv);
+    } else if (strcmp(cmd, "downlinks") == 0) {
+        rc = gw_cli_downlinks(st, &o, argc, argv);
+    } else if (strcmp(cmd, "ota") == 0) {
+        rc = gw_cli_ota(st, &o, argc, argv);
+    } else {
+        rc = gw_cli_claim(st, &o, argc, argv);
     }
     gw_store_close(st);
     return rc;

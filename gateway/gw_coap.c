@@ -1,22 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gw_coap.c - the CoAP endpoint and the device API (specs/coap-device-api.md), the only file of
- * nbgate that calls libcoap.
+ * gw_coap.c - the CoAP context, the UDP endpoint and the request dispatch of nbgate's device API
+ * (specs/coap-device-api.md). With gw_coap_api.c, gw_coap_obs.c and gw_coap_ota.c these are the
+ * only files that call libcoap.
  *
  * One "unknown resource" handler receives every request, whatever its path, because ThingsBoard's
  * /api/v1 serves every deeper path. A request goes through the checks of spec section 4.1 in
  * order: resource and method (4.04, 4.05), feature and Observe from the path alone (4.00), size
- * (4.13), authentication (4.01), the retransmission cache, the payload (4.00 with a diagnostic),
- * then the store; the 2.01 is returned only after the commit, and libcoap piggybacks it on the ACK.
+ * (4.13; Block1 uploads are reassembled here up to max_payload_size), authentication (4.01), the
+ * retransmission cache, then the feature handler; every answer is piggybacked on the ACK.
  *
  * libcoap hazards handled here (specs/platform.md): few live sessions (a short session timeout
  * and a cap on idle sessions, because libcoap walks every session per datagram), a raised
- * SO_RCVBUF on the endpoint's socket, and our own duplicate detection (gw_dedup).
+ * SO_RCVBUF on the endpoint's socket, our own duplicate detection (gw_dedup), and a probe that
+ * refuses to share the port with another process (libcoap binds with SO_REUSEADDR).
  */
 #include "gateway/gw_coap.h"
 
 #include <arpa/inet.h>
-#include <coap3/coap.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -28,33 +29,25 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gateway/gw_dedup.h"
+#include "gateway/gw_coap_internal.h"
 #include "gateway/gw_log.h"
-#include "gateway/gw_path.h"
-#include "profiles/profile.h"
 
 #define EXCHANGE_LIFETIME_MS 247000
-#define DIAG_MAX             200 /* bytes of a diagnostic payload (R3) */
-#define CF_TEXT_PLAIN        0
+#define UPLOADS_MAX          64     /* Block1 uploads in progress */
+#define UPLOAD_LIFETIME_MS   300000 /* block-wise transfer state lives 300 s (spec 2.2) */
 
-struct gw_coap {
-    const struct gw_config *cfg;
-    struct gw_store *store;
-    coap_context_t *ctx;
-    struct gw_dedup *dedup;
-    struct profile_batch batch;
-    struct profile_limits limits;
-    struct gw_coap_stats stats;
+/* A Block1 upload in progress, per endpoint and path. */
+struct upload {
+    coap_session_t *session; /* identity only, never dereferenced */
+    uint64_t path_hash;
+    int64_t last_ms;
+    uint8_t *buf;
+    size_t len;
 };
 
-/* What one request gets back: code, optional text diagnostic, optional Size1. */
-struct answer {
-    coap_pdu_code_t code;
-    char diag[DIAG_MAX + 1];
-    uint32_t size1; /* 0 = no Size1 option */
-};
+static struct upload uploads[UPLOADS_MAX];
 
-static int64_t realtime_ms(void)
+int64_t gw_coap_realtime_ms(void)
 {
     struct timespec ts;
 
@@ -62,7 +55,7 @@ static int64_t realtime_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t monotonic_ms(void)
+int64_t gw_coap_monotonic_ms(void)
 {
     struct timespec ts;
 
@@ -70,24 +63,34 @@ static int64_t monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void set_answer(struct answer *a, coap_pdu_code_t code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_answer(struct answer *a, coap_pdu_code_t code, const char *fmt, ...)
+void gw_coap_answer(struct gw_answer *a, coap_pdu_code_t code, const char *fmt, ...)
 {
     va_list ap;
 
     a->code = code;
     a->diag[0] = '\0';
+    free(a->body);
+    a->body = NULL;
+    a->body_len = 0;
+    a->content_format = -1;
     if (fmt != NULL) {
         va_start(ap, fmt);
         (void)vsnprintf(a->diag, sizeof(a->diag), fmt, ap);
         va_end(ap);
+        a->content_format = GW_CF_TEXT;
     }
 }
 
-/* Maps an adaptor or store error to the device's answer (STYLE G5: one table of codes). */
-static coap_pdu_code_t code_for_error(int rc)
+void gw_coap_answer_body(struct gw_answer *a, coap_pdu_code_t code, int content_format, char *body,
+                         size_t len)
+{
+    gw_coap_answer(a, code, NULL);
+    a->body = body;
+    a->body_len = len;
+    a->content_format = content_format;
+}
+
+coap_pdu_code_t gw_coap_code_for_error(int rc)
 {
     switch (rc) {
     case -EBADMSG:
@@ -133,11 +136,11 @@ static int path_segments(const coap_pdu_t *req, struct gw_path_seg *segs, size_t
     return (int)n;
 }
 
-/* Returns the Observe option's value, or -1 when the request has none. */
-static int64_t observe_value(const coap_pdu_t *req)
+/* Returns the value of an unsigned option, or -1 when the request has none. */
+static int64_t uint_option(const coap_pdu_t *req, coap_option_num_t num)
 {
     coap_opt_iterator_t it;
-    coap_opt_t *opt = coap_check_option(req, COAP_OPTION_OBSERVE, &it);
+    coap_opt_t *opt = coap_check_option(req, num, &it);
 
     if (opt == NULL) {
         return -1;
@@ -145,178 +148,335 @@ static int64_t observe_value(const coap_pdu_t *req)
     return coap_decode_var_bytes(coap_opt_value(opt), coap_opt_length(opt));
 }
 
-/* Method x feature checks that need only the path (spec 3.3, 4.1 step 2). Returns true if ok. */
-static bool check_method_feature(coap_pdu_code_t method, const struct gw_path *path,
-                                 int64_t observe, struct answer *a)
+/* Method x feature checks that need only the path (spec 3.3, 4.1 step 2). */
+static bool check_method_feature(const struct gw_req *r, struct gw_answer *a)
 {
-    if (method != COAP_REQUEST_CODE_GET && method != COAP_REQUEST_CODE_POST) {
-        set_answer(a, COAP_RESPONSE_CODE_NOT_ALLOWED, NULL);
+    enum gw_path_feature f = r->path.feature;
+
+    if (r->method != COAP_REQUEST_CODE_GET && r->method != COAP_REQUEST_CODE_POST) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_NOT_ALLOWED, NULL);
         return false;
     }
-    if (path->feature == GW_FEATURE_NONE) {
-        set_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "unknown feature in path");
+    if (f == GW_FEATURE_NONE) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "unknown feature in path");
         return false;
     }
-    if (method == COAP_REQUEST_CODE_POST) {
-        if (path->feature == GW_FEATURE_FIRMWARE || path->feature == GW_FEATURE_SOFTWARE) {
-            set_answer(a, COAP_RESPONSE_CODE_NOT_ALLOWED, NULL);
+    if (r->method == COAP_REQUEST_CODE_POST) {
+        if (f == GW_FEATURE_FIRMWARE || f == GW_FEATURE_SOFTWARE) {
+            gw_coap_answer(a, COAP_RESPONSE_CODE_NOT_ALLOWED, NULL);
             return false;
         }
         return true;
     }
-    if (path->feature == GW_FEATURE_TELEMETRY) {
-        set_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "telemetry cannot be read with GET");
+    if (f == GW_FEATURE_FIRMWARE || f == GW_FEATURE_SOFTWARE) {
+        return true; /* an Observe option is ignored on the OTA aliases */
+    }
+    if (f == GW_FEATURE_TELEMETRY) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "telemetry cannot be read with GET");
         return false;
     }
-    if (observe > 1) {
-        set_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "Observe must be 0 or 1");
+    if (r->observe > 1) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "Observe must be 0 or 1");
+        return false;
+    }
+    if (r->observe < 0 && f != GW_FEATURE_ATTRIBUTES) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "GET on %s needs Observe",
+                       gw_path_feature_name(f));
         return false;
     }
     return true;
 }
 
-static int decode_and_store(struct gw_coap *c, const struct gw_device_ref *dev,
-                            enum gw_path_feature feature, const uint8_t *data, size_t len,
-                            struct answer *a)
+static uint64_t path_hash(const struct gw_path_seg *segs, int n)
 {
-    int64_t now = realtime_ms();
-    int rc;
+    uint64_t h = 1469598103934665603ULL;
+    int i;
+    size_t k;
 
-    profile_batch_clear(&c->batch);
-    if (feature == GW_FEATURE_TELEMETRY) {
-        rc =
-            profile_json_telemetry(data, len, now, &c->limits, &c->batch, a->diag, sizeof(a->diag));
-    } else {
-        rc = profile_json_attributes(data, len, &c->limits, &c->batch, a->diag, sizeof(a->diag));
-    }
-    if (rc != 0) {
-        a->code = code_for_error(rc);
-        if (rc == -ENOMEM) {
-            (void)snprintf(a->diag, sizeof(a->diag), "out of memory");
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < segs[i].len; k++) {
+            h = (h ^ (uint8_t)segs[i].p[k]) * 1099511628211ULL;
         }
-        return rc;
+        h = (h ^ '/') * 1099511628211ULL;
     }
-    if (feature == GW_FEATURE_TELEMETRY) {
-        rc = gw_store_insert_telemetry(c->store, dev->id, &c->batch, now);
-    } else {
-        rc = gw_store_save_attributes(c->store, dev->id, GW_SCOPE_CLIENT, &c->batch, now);
-    }
-    if (rc != 0) {
-        set_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "storage error");
-        return rc;
-    }
-    set_answer(a, COAP_RESPONSE_CODE_CREATED, NULL);
-    c->stats.stored++;
-    return 0;
+    return h;
 }
 
-/* Writes the answer into libcoap's response PDU. */
-static void put_answer(coap_pdu_t *resp, const struct answer *a)
+static void upload_drop(struct upload *u)
 {
-    uint8_t buf[4];
-    size_t len = strlen(a->diag);
+    free(u->buf);
+    memset(u, 0, sizeof(*u));
+}
+
+static struct upload *upload_slot(coap_session_t *session, uint64_t hash, bool create,
+                                  int64_t now_ms)
+{
+    struct upload *oldest = &uploads[0];
+    size_t i;
+
+    for (i = 0; i < UPLOADS_MAX; i++) {
+        struct upload *u = &uploads[i];
+        if (u->session != NULL && now_ms - u->last_ms > UPLOAD_LIFETIME_MS) {
+            upload_drop(u);
+        }
+        if (u->session == session && u->path_hash == hash) {
+            return u;
+        }
+        if (u->session == NULL || u->last_ms < oldest->last_ms) {
+            oldest = u;
+        }
+    }
+    if (!create) {
+        return NULL;
+    }
+    upload_drop(oldest);
+    oldest->session = session;
+    oldest->path_hash = hash;
+    oldest->last_ms = now_ms;
+    return oldest;
+}
+
+/*
+ * Reassembles a Block1 upload (RFC 7959 section 2.5). Returns true when r->data holds the whole
+ * body; false when the answer is already decided (2.31 Continue, 4.08, 4.13, 4.00).
+ */
+static bool collect_body(struct gw_req *r, struct gw_answer *a, uint64_t hash, struct upload **done)
+{
+    int64_t max = r->c->cfg->max_payload_size;
+    int64_t b1 = uint_option(r->pdu, COAP_OPTION_BLOCK1);
+    int64_t size1 = uint_option(r->pdu, COAP_OPTION_SIZE1);
+    struct upload *u;
+    uint32_t num, szx, bsize;
+    bool is_more;
+
+    if (size1 > max || (b1 < 0 && (int64_t)r->len > max)) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_REQUEST_TOO_LARGE, "payload larger than %lld bytes",
+                       (long long)max);
+        a->size1 = (uint32_t)max;
+        return false;
+    }
+    if (b1 < 0) {
+        return true;
+    }
+    num = (uint32_t)b1 >> 4;
+    is_more = ((uint32_t)b1 & 0x8) != 0;
+    szx = (uint32_t)b1 & 0x7;
+    bsize = 1u << (szx + 4);
+    if (szx == 7 || (is_more && r->len != bsize)) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "bad Block1 option");
+        return false;
+    }
+    u = upload_slot(r->session, hash, num == 0, r->mono_ms);
+    if (u != NULL && num == 0) {
+        free(u->buf);
+        u->buf = NULL;
+        u->len = 0;
+    }
+    if (u == NULL || ((size_t)num * bsize != u->len && (size_t)num * bsize + r->len != u->len)) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_INCOMPLETE, "broken Block1 sequence");
+        return false;
+    }
+    if ((size_t)num * bsize == u->len) { /* not a retransmission of the last block */
+        uint8_t *p;
+        if ((int64_t)(u->len + r->len) > max) {
+            upload_drop(u);
+            gw_coap_answer(a, COAP_RESPONSE_CODE_REQUEST_TOO_LARGE,
+                           "payload larger than %lld bytes", (long long)max);
+            a->size1 = (uint32_t)max;
+            return false;
+        }
+        p = realloc(u->buf, u->len + r->len + 1);
+        if (p == NULL) {
+            upload_drop(u);
+            gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "out of memory");
+            return false;
+        }
+        u->buf = p;
+        if (r->len > 0) {
+            memcpy(u->buf + u->len, r->data, r->len);
+        }
+        u->len += r->len;
+    }
+    u->last_ms = r->mono_ms;
+    a->has_block1 = true;
+    a->block1 = (num << 4) | (is_more ? 0x8u : 0) | szx;
+    if (is_more) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_CONTINUE, NULL);
+        return false;
+    }
+    r->data = u->buf;
+    r->len = u->len;
+    *done = u;
+    return true;
+}
+
+static bool authenticate(struct gw_req *r, struct gw_answer *a)
+{
+    const struct gw_path *p = &r->path;
+    int rc;
+
+    if (!p->has_token || p->token.len == 0) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_UNAUTHORIZED, NULL);
+        return false;
+    }
+    rc = gw_store_device_by_token(r->c->store, p->token.p, p->token.len, &r->dev);
+    if (rc != 0) {
+        gw_coap_answer(a, gw_coap_code_for_error(rc), NULL);
+        return false;
+    }
+    r->has_dev = true;
+    return true;
+}
+
+/* Answers a retransmitted request from the cache. Returns true if it was one. */
+static bool replay(struct gw_req *r, struct gw_answer *a)
+{
+    coap_bin_const_t tok = coap_pdu_get_token(r->pdu);
+    const struct gw_dedup_answer *seen = gw_dedup_find(
+        r->c->dedup, r->dev.id, (uint16_t)coap_pdu_get_mid(r->pdu), tok.s, tok.length, r->mono_ms);
+
+    if (seen == NULL) {
+        return false;
+    }
+    gw_coap_answer(a, seen->code, NULL);
+    if (seen->payload_len > 0) {
+        char *body = malloc(seen->payload_len + 1);
+        if (body != NULL) {
+            memcpy(body, seen->payload, seen->payload_len);
+            body[seen->payload_len] = '\0';
+            gw_coap_answer_body(a, seen->code, seen->content_format, body, seen->payload_len);
+        }
+    }
+    r->c->stats.duplicates++;
+    return true;
+}
+
+static void remember(struct gw_req *r, const struct gw_answer *a)
+{
+    struct gw_dedup_answer ans;
+    coap_bin_const_t tok = coap_pdu_get_token(r->pdu);
+    const char *p = a->body != NULL ? a->body : a->diag;
+    size_t len = a->body != NULL ? a->body_len : strlen(a->diag);
+
+    if (len > GW_DEDUP_PAYLOAD_MAX) {
+        return;
+    }
+    memset(&ans, 0, sizeof(ans));
+    ans.code = (uint8_t)a->code;
+    ans.content_format = a->content_format;
+    ans.payload_len = len;
+    memcpy(ans.payload, p, len);
+    (void)gw_dedup_put(r->c->dedup, r->dev.id, (uint16_t)coap_pdu_get_mid(r->pdu), tok.s,
+                       tok.length, r->mono_ms, &ans);
+}
+
+static void dispatch_feature(struct gw_req *r, struct gw_answer *a)
+{
+    enum gw_path_feature f = r->path.feature;
+
+    if (r->method == COAP_REQUEST_CODE_POST) {
+        switch (f) {
+        case GW_FEATURE_TELEMETRY:
+            gw_coap_api_telemetry(r, a);
+            break;
+        case GW_FEATURE_ATTRIBUTES:
+            gw_coap_api_attributes_post(r, a);
+            break;
+        case GW_FEATURE_RPC:
+            gw_coap_api_rpc_post(r, a);
+            break;
+        default: /* CLAIM: POST provision never reaches here */
+            gw_coap_api_claim(r, a);
+            break;
+        }
+        return;
+    }
+    if (f == GW_FEATURE_ATTRIBUTES && r->observe < 0) {
+        gw_coap_api_attributes_get(r, a);
+    } else if (r->observe == 0) {
+        gw_coap_obs_register(r, a, f == GW_FEATURE_RPC ? GW_OBS_RPC : GW_OBS_ATTR);
+    } else {
+        enum gw_obs_kind kind = f == GW_FEATURE_RPC ? GW_OBS_RPC : GW_OBS_ATTR;
+        gw_coap_obs_deregister(r, kind);
+        if (kind == GW_OBS_RPC) {
+            gw_coap_answer(a, COAP_RESPONSE_CODE_VALID, NULL);
+        } else {
+            size_t len = 0;
+            char *body = gw_coap_shared_json(r->c, r->dev.id, &len);
+            if (body == NULL) {
+                gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "out of memory");
+            } else {
+                gw_coap_answer_body(a, COAP_RESPONSE_CODE_CONTENT,
+                                    r->request_cf >= 0 ? r->request_cf : GW_CF_JSON, body, len);
+            }
+        }
+    }
+}
+
+/* /api/v1/... : the device API. */
+static void handle_api_v1(struct gw_req *r, struct gw_answer *a, uint64_t hash)
+{
+    struct upload *done = NULL;
+    enum gw_path_feature f = r->path.feature;
+
+    if (!check_method_feature(r, a) || !collect_body(r, a, hash, &done)) {
+        return;
+    }
+    if (r->method == COAP_REQUEST_CODE_POST && f == GW_FEATURE_PROVISION) {
+        gw_coap_api_provision(r, a);
+    } else if (f == GW_FEATURE_FIRMWARE || f == GW_FEATURE_SOFTWARE) {
+        gw_coap_ota(r, a, f == GW_FEATURE_SOFTWARE);
+    } else if (authenticate(r, a) && !replay(r, a)) {
+        gw_coap_uplink(r->c, r->dev.id, r->mono_ms, r->now_ms);
+        dispatch_feature(r, a);
+        if (a->is_cacheable && (a->code >> 5) != 5) {
+            remember(r, a);
+        }
+        gw_coap_mark(r->c, r->dev.id);
+    }
+    if (done != NULL) {
+        upload_drop(done);
+    }
+}
+
+static void put_answer(coap_pdu_t *resp, const struct gw_answer *a)
+{
+    uint8_t buf[8];
+    const char *data = a->body != NULL ? a->body : a->diag;
+    size_t len = a->body != NULL ? a->body_len : strlen(a->diag);
 
     coap_pdu_set_code(resp, a->code);
-    if (len > 0) {
+    if (a->observe >= 0) {
+        (void)coap_add_option(resp, COAP_OPTION_OBSERVE,
+                              coap_encode_var_safe(buf, sizeof(buf), (uint32_t)a->observe), buf);
+    }
+    if (a->content_format >= 0 && (len > 0 || a->body != NULL)) {
         (void)coap_add_option(resp, COAP_OPTION_CONTENT_FORMAT,
-                              coap_encode_var_safe(buf, sizeof(buf), CF_TEXT_PLAIN), buf);
+                              coap_encode_var_safe(buf, sizeof(buf), (uint32_t)a->content_format),
+                              buf);
+    }
+    if (a->has_block2) {
+        (void)coap_add_option(resp, COAP_OPTION_BLOCK2,
+                              coap_encode_var_safe(buf, sizeof(buf), a->block2), buf);
+    }
+    if (a->has_block1) {
+        (void)coap_add_option(resp, COAP_OPTION_BLOCK1,
+                              coap_encode_var_safe(buf, sizeof(buf), a->block1), buf);
+    }
+    if (a->size2 >= 0) {
+        (void)coap_add_option(resp, COAP_OPTION_SIZE2,
+                              coap_encode_var_safe(buf, sizeof(buf), (uint32_t)a->size2), buf);
     }
     if (a->size1 > 0) {
         (void)coap_add_option(resp, COAP_OPTION_SIZE1,
                               coap_encode_var_safe(buf, sizeof(buf), a->size1), buf);
     }
     if (len > 0) {
-        (void)coap_add_data(resp, len, (const uint8_t *)a->diag);
+        (void)coap_add_data(resp, len, (const uint8_t *)data);
     }
 }
 
-/* Authenticates the request's token (spec 4.1 step 4). Returns true with *dev filled. */
-static bool authenticate(struct gw_coap *c, const struct gw_path *path, struct gw_device_ref *dev,
-                         struct answer *a)
-{
-    int rc;
-
-    if (!path->has_token || path->token.len == 0) {
-        set_answer(a, COAP_RESPONSE_CODE_UNAUTHORIZED, NULL);
-        return false;
-    }
-    rc = gw_store_device_by_token(c->store, path->token.p, path->token.len, dev);
-    if (rc != 0) {
-        set_answer(a, code_for_error(rc), NULL);
-        return false;
-    }
-    return true;
-}
-
-/* /api/v1/... : the device API. Fills a; returns the authenticated device id or 0. */
-static int64_t handle_api_v1(struct gw_coap *c, coap_session_t *session, const coap_pdu_t *req,
-                             const struct gw_path *path, struct answer *a, bool *is_replay)
-{
-    coap_pdu_code_t method = coap_pdu_get_code(req);
-    const struct gw_dedup_answer *seen;
-    struct gw_device_ref dev;
-    coap_bin_const_t tok = coap_pdu_get_token(req);
-    uint16_t mid = (uint16_t)coap_pdu_get_mid(req);
-    const uint8_t *data = NULL;
-    size_t len = 0;
-
-    (void)session;
-    if (!check_method_feature(method, path, observe_value(req), a)) {
-        return 0;
-    }
-    (void)coap_get_data(req, &len, &data);
-    if (coap_check_option(req, COAP_OPTION_BLOCK1, &(coap_opt_iterator_t){ 0 }) != NULL ||
-        len > (size_t)c->cfg->max_payload_size) {
-        /* TODO(#3): reassemble Block1 bodies up to max_payload_size. */
-        set_answer(a, COAP_RESPONSE_CODE_REQUEST_TOO_LARGE, "payload larger than %lld bytes",
-                   (long long)c->cfg->max_payload_size);
-        a->size1 = (uint32_t)c->cfg->max_payload_size;
-        return 0;
-    }
-    if (path->feature == GW_FEATURE_PROVISION) {
-        set_answer(a, COAP_RESPONSE_CODE_NOT_IMPLEMENTED, "provisioning is not available yet");
-        return 0;
-    }
-    if (!authenticate(c, path, &dev, a)) {
-        return 0;
-    }
-    seen = gw_dedup_find(c->dedup, dev.id, mid, tok.s, tok.length, monotonic_ms());
-    if (seen != NULL) {
-        a->code = seen->code;
-        memcpy(a->diag, seen->payload, seen->payload_len);
-        a->diag[seen->payload_len] = '\0';
-        *is_replay = true;
-        c->stats.duplicates++;
-        return dev.id;
-    }
-    if (method == COAP_REQUEST_CODE_POST &&
-        (path->feature == GW_FEATURE_TELEMETRY || path->feature == GW_FEATURE_ATTRIBUTES)) {
-        (void)decode_and_store(c, &dev, path->feature, data, len, a);
-    } else {
-        /* TODO(#3): attribute requests, Observe, RPC, claiming and OTA. */
-        set_answer(a, COAP_RESPONSE_CODE_NOT_IMPLEMENTED, "%s is not available yet",
-                   gw_path_feature_name(path->feature));
-    }
-    return dev.id;
-}
-
-static void remember(struct gw_coap *c, int64_t device_id, const coap_pdu_t *req,
-                     const struct answer *a)
-{
-    struct gw_dedup_answer ans;
-    coap_bin_const_t tok = coap_pdu_get_token(req);
-
-    memset(&ans, 0, sizeof(ans));
-    ans.code = (uint8_t)a->code;
-    ans.content_format = a->diag[0] != '\0' ? CF_TEXT_PLAIN : -1;
-    ans.payload_len = strlen(a->diag);
-    memcpy(ans.payload, a->diag, ans.payload_len);
-    (void)gw_dedup_put(c->dedup, device_id, (uint16_t)coap_pdu_get_mid(req), tok.s, tok.length,
-                       monotonic_ms(), &ans);
-}
-
-static void log_answer(const coap_session_t *session, const coap_pdu_t *req, int64_t device_id,
-                       const struct answer *a, bool is_replay)
+static void log_answer(const struct gw_req *r, const struct gw_answer *a)
 {
     char peer[64];
     unsigned cls = (unsigned)a->code >> 5;
@@ -325,11 +485,11 @@ static void log_answer(const coap_session_t *session, const coap_pdu_t *req, int
     if (!gw_log_enabled(prio)) {
         return;
     }
-    peer_text(session, peer, sizeof(peer));
-    gw_log_write(prio, "request peer=%s mid=%d dev=%lld code=%u.%02u%s%s%s%s", peer,
-                 (int)coap_pdu_get_mid(req), (long long)device_id, cls, (unsigned)a->code & 0x1f,
-                 is_replay ? " duplicate=1" : "", a->diag[0] != '\0' ? " err=\"" : "", a->diag,
-                 a->diag[0] != '\0' ? "\"" : "");
+    peer_text(r->session, peer, sizeof(peer));
+    gw_log_write(prio, "request peer=%s mid=%d dev=%lld feature=%s code=%u.%02u%s%s%s", peer,
+                 (int)coap_pdu_get_mid(r->pdu), (long long)(r->has_dev ? r->dev.id : 0),
+                 gw_path_feature_name(r->path.feature), cls, (unsigned)a->code & 0x1f,
+                 a->diag[0] != '\0' ? " err=\"" : "", a->diag, a->diag[0] != '\0' ? "\"" : "");
 }
 
 /* The single request handler (every method, every path). */
@@ -338,39 +498,62 @@ static void gw_coap_hnd_any(coap_resource_t *resource, coap_session_t *session,
 {
     struct gw_coap *c = coap_get_app_data(coap_session_get_context(session));
     struct gw_path_seg segs[GW_PATH_MAX_SEGMENTS];
-    struct gw_path path;
-    struct answer a;
-    int64_t device_id = 0;
-    bool is_replay = false;
+    struct gw_answer a;
+    struct gw_req r;
     int n;
 
     (void)resource;
-    (void)query;
     memset(&a, 0, sizeof(a));
+    a.observe = -1;
+    a.size2 = -1;
+    a.content_format = -1;
+    memset(&r, 0, sizeof(r));
+    r.c = c;
+    r.session = session;
+    r.pdu = req;
+    r.query = query;
+    r.method = coap_pdu_get_code(req);
+    r.observe = uint_option(req, COAP_OPTION_OBSERVE);
+    r.request_cf = (int)uint_option(req, COAP_OPTION_CONTENT_FORMAT);
+    r.now_ms = gw_coap_realtime_ms();
+    r.mono_ms = gw_coap_monotonic_ms();
+    (void)coap_get_data(req, &r.len, &r.data);
     c->stats.requests++;
     n = path_segments(req, segs, GW_PATH_MAX_SEGMENTS);
     if (n < 0) {
-        set_answer(&a, COAP_RESPONSE_CODE_NOT_FOUND, "path has too many segments");
+        gw_coap_answer(&a, COAP_RESPONSE_CODE_NOT_FOUND, "path has too many segments");
         goto out;
     }
-    gw_path_parse(segs, (size_t)n, &path);
-    switch (path.root) {
+    gw_path_parse(segs, (size_t)n, &r.path);
+    switch (r.path.root) {
     case GW_ROOT_API_V1:
-        device_id = handle_api_v1(c, session, req, &path, &a, &is_replay);
+        handle_api_v1(&r, &a, path_hash(segs, n));
+        break;
+    case GW_ROOT_FW:
+    case GW_ROOT_SW:
+        if (r.method != COAP_REQUEST_CODE_GET) {
+            gw_coap_answer(&a, COAP_RESPONSE_CODE_NOT_ALLOWED, NULL);
+        } else if (n != 2) {
+            gw_coap_answer(&a, COAP_RESPONSE_CODE_UNAUTHORIZED, NULL);
+        } else {
+            r.path.has_token = true;
+            r.path.token = segs[1];
+            gw_coap_ota(&r, &a, r.path.root == GW_ROOT_SW);
+        }
         break;
     case GW_ROOT_API:
-        set_answer(&a, COAP_RESPONSE_CODE_NOT_ALLOWED, NULL);
+        gw_coap_answer(&a, COAP_RESPONSE_CODE_NOT_ALLOWED, NULL);
         break;
     case GW_ROOT_EMPTY:
-        if (coap_pdu_get_code(req) == COAP_REQUEST_CODE_GET) {
-            set_answer(&a, COAP_RESPONSE_CODE_CONTENT, "nbgate %s", NBGATE_VERSION);
+        if (r.method == COAP_REQUEST_CODE_GET) {
+            gw_coap_answer(&a, COAP_RESPONSE_CODE_CONTENT, "nbgate %s", NBGATE_VERSION);
         } else {
-            set_answer(&a, COAP_RESPONSE_CODE_NOT_ALLOWED, NULL);
+            gw_coap_answer(&a, COAP_RESPONSE_CODE_NOT_ALLOWED, NULL);
         }
         break;
     default:
-        /* TODO(#3, #6): /fw, /sw and /efento. */
-        set_answer(&a, COAP_RESPONSE_CODE_NOT_FOUND, NULL);
+        /* TODO(#6): /efento. */
+        gw_coap_answer(&a, COAP_RESPONSE_CODE_NOT_FOUND, NULL);
         break;
     }
 out:
@@ -379,11 +562,9 @@ out:
     } else if ((a.code >> 5) == 5) {
         c->stats.server_errors++;
     }
-    if (device_id != 0 && !is_replay && (a.code >> 5) != 5) {
-        remember(c, device_id, req, &a);
-    }
-    log_answer(session, req, device_id, &a, is_replay);
+    log_answer(&r, &a);
     put_answer(resp, &a);
+    free(a.body);
 }
 
 static void coap_log_to_gw(coap_log_t level, const char *message)
@@ -432,26 +613,20 @@ static int parse_address(const char *host, int64_t port, coap_address_t *addr)
  * descriptors by its bound address and raise SO_RCVBUF there (SO_RCVBUFFORCE first: it passes
  * net.core.rmem_max when we have CAP_NET_ADMIN).
  */
-static void raise_rcvbuf(const coap_address_t *bound, int64_t bytes)
+static int find_socket(const coap_address_t *bound)
 {
-    DIR *d;
+    DIR *d = opendir("/proc/self/fd");
     struct dirent *e;
-    int val = (int)bytes;
+    int found = -1;
 
-    if (bytes <= 0) {
-        return;
-    }
-    d = opendir("/proc/self/fd");
     if (d == NULL) {
-        gw_log_warn("cannot raise SO_RCVBUF: /proc/self/fd unreadable");
-        return;
+        return -1;
     }
     while ((e = readdir(d)) != NULL) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         socklen_t il = sizeof(int);
         int type = 0;
-        int got = 0;
         int fd = (int)strtol(e->d_name, NULL, 10);
 
         if (e->d_name[0] < '0' || e->d_name[0] > '9' ||
@@ -460,20 +635,32 @@ static void raise_rcvbuf(const coap_address_t *bound, int64_t bytes)
             memcmp(&ss, &bound->addr, sl) != 0) {
             continue;
         }
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &val, sizeof(val)) != 0) {
-            (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &val, sizeof(val));
-        }
-        il = sizeof(got);
-        (void)getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &il);
-        if (got < val) {
-            gw_log_warn("udp receive buffer smaller than asked bytes=%d asked=%d "
-                        "hint=\"raise net.core.rmem_max\"",
-                        got, val);
-        } else {
-            gw_log_info("udp receive buffer bytes=%d", got);
-        }
+        found = fd;
     }
     (void)closedir(d);
+    return found;
+}
+
+static void raise_rcvbuf(int fd, int64_t bytes)
+{
+    int val = (int)bytes;
+    int got = 0;
+    socklen_t il = sizeof(got);
+
+    if (bytes <= 0 || fd < 0) {
+        return;
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &val, sizeof(val)) != 0) {
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &val, sizeof(val));
+    }
+    (void)getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &il);
+    if (got < val) {
+        gw_log_warn("udp receive buffer smaller than asked bytes=%d asked=%d "
+                    "hint=\"raise net.core.rmem_max\"",
+                    got, val);
+    } else {
+        gw_log_info("udp receive buffer bytes=%d", got);
+    }
 }
 
 /*
@@ -519,8 +706,11 @@ int gw_coap_new(const struct gw_config *cfg, struct gw_store *store, struct gw_c
     c->limits.max_keys = (size_t)cfg->max_keys_per_message;
     c->limits.max_string_len = (size_t)cfg->json_max_string_value_length;
     c->limits.type_cast = cfg->json_type_cast_enabled;
+    c->sock_fd = -1;
     c->dedup = gw_dedup_new((size_t)cfg->dedup_cache_entries, EXCHANGE_LIFETIME_MS);
-    if (c->dedup == NULL || profile_batch_init(&c->batch, (size_t)cfg->max_keys_per_message) != 0) {
+    c->sched = gw_sched_new();
+    if (c->dedup == NULL || c->sched == NULL ||
+        profile_batch_init(&c->batch, (size_t)cfg->max_keys_per_message) != 0) {
         (void)snprintf(err, err_len, "out of memory");
         goto out;
     }
@@ -553,7 +743,17 @@ int gw_coap_new(const struct gw_config *cfg, struct gw_store *store, struct gw_c
                        errno != 0 ? strerror(errno) : "bind failed");
         goto out;
     }
-    raise_rcvbuf(&addr, cfg->coap_rcvbuf_bytes);
+    rc = gw_store_dl_recover(store, gw_coap_realtime_ms());
+    if (rc > 0) {
+        gw_log_notice("downlinks in flight at the last stop will be sent again count=%d", rc);
+    }
+    rc = -EIO;
+    c->sock_fd = find_socket(&addr);
+    if (c->sock_fd < 0) {
+        gw_log_warn("cannot find the CoAP socket: receive buffer and ACK tracking unavailable");
+    }
+    raise_rcvbuf(c->sock_fd, cfg->coap_rcvbuf_bytes);
+    coap_register_nack_handler(c->ctx, gw_coap_nack);
     r = coap_resource_unknown_init2(gw_coap_hnd_any, 0);
     if (r == NULL) {
         goto out;
@@ -578,8 +778,15 @@ void gw_coap_free(struct gw_coap *c)
         return;
     }
     if (c->ctx != NULL) {
+        gw_coap_obs_end_all(c);
         coap_free_context(c->ctx);
     }
+    for (size_t i = 0; i < UPLOADS_MAX; i++) {
+        upload_drop(&uploads[i]);
+    }
+    gw_sched_free(c->sched);
+    free(c->in_flight);
+    free(c->marked);
     gw_dedup_free(c->dedup);
     profile_batch_fini(&c->batch);
     free(c);
@@ -598,11 +805,14 @@ void gw_coap_process(struct gw_coap *c)
 
     n = epoll_wait(coap_context_get_coap_fd(c->ctx), ev, (int)(sizeof(ev) / sizeof(ev[0])), 0);
     if (n > 0) {
+        gw_coap_peek_ack(c);
         coap_io_do_epoll(c->ctx, ev, (size_t)n);
+        gw_coap_pump_marked(c);
     } else {
-        /* Only libcoap's timers are due: retransmissions, session reaping. */
+        /* Only libcoap's timers are due: retransmissions, session reaping, NACKs. */
         coap_ticks(&now);
         (void)coap_io_prepare_epoll(c->ctx, now);
+        gw_coap_pump_marked(c);
     }
 }
 

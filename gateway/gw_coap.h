@@ -42,6 +42,14 @@ int gw_coap_fd(const struct gw_coap *c);
 /* Services everything libcoap has ready (datagrams, retransmissions, timers); never blocks. */
 void gw_coap_process(struct gw_coap *c);
 
+/*
+ * Periodic work of the loop (every GW_COAP_TICK_MS and after a wake-up): new downlinks queued by
+ * the admin side or the command line, expiries, and devices whose reachability window opens.
+ */
+void gw_coap_tick(struct gw_coap *c);
+
+#define GW_COAP_TICK_MS 200
+
 /* Returns: the counters so far (borrowed). */
 const struct gw_coap_stats *gw_coap_stats(const struct gw_coap *c);
 

@@ -723,3 +723,69 @@ out:
     sqlite3_finalize(s);
     return rc;
 }
+
+int gw_store_claim_register(struct gw_store *st, int64_t device_id, const char *secret,
+                            int64_t expiration_ms)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -EIO;
+
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO claim (device_id, secret_key, expiration_ms) VALUES"
+                           " (?1, ?2, ?3) ON CONFLICT (device_id) DO UPDATE SET secret_key ="
+                           " excluded.secret_key, expiration_ms = excluded.expiration_ms",
+                           -1, &s, NULL) == SQLITE_OK) {
+        (void)sqlite3_bind_int64(s, 1, device_id);
+        (void)sqlite3_bind_text(s, 2, secret, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_int64(s, 3, expiration_ms);
+        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int gw_store_claim_device(struct gw_store *st, const char *name, const char *secret, int64_t now_ms,
+                          enum gw_claim_result *result)
+{
+    sqlite3_stmt *s = NULL;
+    struct gw_device_ref dev;
+    int rc = gw_store_device_by_name(st, name, &dev);
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = gw_store_tx_begin(st);
+    if (rc == 0 && sqlite3_prepare_v2(st->db,
+                                      "SELECT secret_key, expiration_ms, claimed_ms FROM claim"
+                                      " WHERE device_id = ?1",
+                                      -1, &s, NULL) != SQLITE_OK) {
+        rc = -EIO;
+    }
+    if (rc == 0) {
+        (void)sqlite3_bind_int64(s, 1, dev.id);
+        if (sqlite3_step(s) != SQLITE_ROW) {
+            *result = GW_CLAIM_FAILURE;
+        } else if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
+            *result = GW_CLAIM_CLAIMED;
+        } else if (strcmp((const char *)sqlite3_column_text(s, 0), secret) != 0 ||
+                   sqlite3_column_int64(s, 1) < now_ms) {
+            *result = GW_CLAIM_FAILURE;
+        } else {
+            *result = GW_CLAIM_SUCCESS;
+        }
+        sqlite3_finalize(s);
+        s = NULL;
+    }
+    if (rc == 0 && *result == GW_CLAIM_SUCCESS) {
+        if (sqlite3_prepare_v2(st->db, "UPDATE claim SET claimed_ms = ?2 WHERE device_id = ?1", -1,
+                               &s, NULL) != SQLITE_OK) {
+            rc = -EIO;
+        } else {
+            (void)sqlite3_bind_int64(s, 1, dev.id);
+            (void)sqlite3_bind_int64(s, 2, now_ms);
+            rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
+        }
+    }
+    sqlite3_finalize(s);
+    return gw_store_tx_end(st, rc);
+}

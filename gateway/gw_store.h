@@ -131,4 +131,388 @@ int gw_store_attributes_walk(struct gw_store *st, int64_t device_id, int scope, 
 int gw_store_event_add(struct gw_store *st, int64_t device_id, int64_t ts_ms, const char *type,
                        const char *body);
 
-#endif /* GW_STORE_H */
+/* ---- downlink queue and shared attributes (gw_store_downlink.c) ---- */
+
+/* Downlink kinds and states as stored (spec 16.8). */
+enum gw_dl_kind {
+    GW_DL_RPC = 1,
+    GW_DL_ATTRIBUTES = 2,
+    GW_DL_EFENTO_CONFIG = 3,
+};
+
+enum gw_dl_state {
+    GW_DL_QUEUED = 1,
+    GW_DL_SENT,
+    GW_DL_DELIVERED,
+    GW_DL_SUCCESSFUL,
+    GW_DL_TIMEOUT,
+    GW_DL_EXPIRED,
+    GW_DL_FAILED,
+};
+
+#define GW_DL_GROUP_MAX 64 /* waiting attribute updates merged into one notification */
+
+/* The next thing to send to a device: one RPC, or the merge of its waiting attribute updates. */
+struct gw_dl_next {
+    enum gw_dl_kind kind;
+    int64_t ids[GW_DL_GROUP_MAX]; /* the entries this send completes (1 for an RPC) */
+    size_t n_ids;
+    int32_t rpc_id;
+    bool is_oneway;
+    char *payload; /* RPC: {"id":N,"method":..,"params":..}; attributes: {k:v,..,"deleted":[..]} */
+    size_t payload_len;
+};
+
+/* Returns: the state's name ("QUEUED" ...), or "?" . */
+const char *gw_dl_state_name(enum gw_dl_state s);
+
+/*
+ * Queues a server-side RPC for device_id. params_json is JSON text or NULL (null). The RPC id is
+ * the device's next id not used by an unfinished RPC.
+ * Returns: 0 (id_out, rpc_id_out set), -ENOSPC (max_queued unfinished downlinks), -ENOENT, -EIO.
+ */
+int gw_store_rpc_queue(struct gw_store *st, int64_t device_id, const char *method,
+                       const char *params_json, bool is_oneway, int64_t expiration_ms,
+                       int64_t now_ms, int64_t max_queued, int64_t *id_out, int32_t *rpc_id_out);
+
+/*
+ * Sets shared attributes (batch, may be empty) and deletes shared keys (deleted[0..n_deleted)),
+ * and queues one attribute-update downlink carrying both, in one transaction.
+ * Returns: 0, -ENOSPC (queue full), -EIO.
+ */
+int gw_store_shared_update(struct gw_store *st, int64_t device_id,
+                           const struct profile_batch *batch, const char *const *deleted,
+                           size_t n_deleted, int64_t now_ms, int64_t expiration_ms,
+                           int64_t max_queued);
+
+/*
+ * Finds the oldest downlink that can be sent now given which observations exist, expiring the
+ * waiting entries whose expiry has passed on the way. Attribute updates waiting together are
+ * merged (latest value per key, every deletion kept unless a later update sets the key again).
+ * Returns: 0 (out filled; free with gw_dl_next_fini), -ENOENT (nothing sendable), -EIO.
+ */
+int gw_store_dl_next(struct gw_store *st, int64_t device_id, bool has_rpc_obs, bool has_attr_obs,
+                     int64_t now_ms, struct gw_dl_next *out);
+
+/* Releases the payload of a gw_dl_next. */
+void gw_dl_next_fini(struct gw_dl_next *n);
+
+/*
+ * Moves entries to a new state (and logs the change as a device event). For GW_DL_TIMEOUT the try
+ * count grows and an entry past its retries becomes FAILED. response_json (or NULL) is stored.
+ * Returns: 0, -EIO.
+ */
+int gw_store_dl_set_state(struct gw_store *st, int64_t device_id, const int64_t *ids, size_t n,
+                          enum gw_dl_state state, const char *response_json, int64_t now_ms);
+
+/*
+ * The device answered RPC rpc_id: a two-way entry waiting for it becomes SUCCESSFUL.
+ * Returns: 0, -ENOENT (no such waiting RPC: late or unknown id), -EIO.
+ */
+int gw_store_rpc_response(struct gw_store *st, int64_t device_id, int32_t rpc_id,
+                          const char *response_json, int64_t now_ms);
+
+/* Puts delivered-but-unanswered two-way RPCs of a device back in the queue (new observation). */
+int gw_store_rpc_requeue_delivered(struct gw_store *st, int64_t device_id, int64_t now_ms);
+
+/*
+ * At start: entries left SENT by a previous run have an unknown outcome. They count as a try that
+ * timed out (TIMEOUT, or FAILED past their retries) and are sent again in the next window.
+ * Returns: the number of entries, or -EIO.
+ */
+int gw_store_dl_recover(struct gw_store *st, int64_t now_ms);
+
+/* Expires every waiting entry whose expiry has passed. Returns: the count, or -EIO. */
+int gw_store_dl_expire(struct gw_store *st, int64_t now_ms);
+
+/*
+ * Calls fn(arg, device_id) for every device with a downlink created after *last_id, and advances
+ * *last_id. Returns: 0, -EIO.
+ */
+int gw_store_dl_new_devices(struct gw_store *st, int64_t *last_id,
+                            void (*fn)(void *arg, int64_t device_id), void *arg);
+
+/* One row of a downlink listing. */
+struct gw_dl_info {
+    int64_t id;
+    enum gw_dl_kind kind;
+    enum gw_dl_state state;
+    int32_t rpc_id;
+    bool is_oneway;
+    int64_t retries;
+    int64_t created_ms, expiration_ms;
+    const char *method;   /* borrowed for the callback's duration; may be NULL */
+    const char *body;     /* borrowed; may be NULL */
+    const char *response; /* borrowed; may be NULL */
+};
+
+/* Lists a device's downlinks (id order; limit 0 = all). Returns: 0, -EIO, or fn's value. */
+int gw_store_dl_list(struct gw_store *st, int64_t device_id, int64_t limit,
+                     int (*fn)(void *arg, const struct gw_dl_info *d), void *arg);
+
+/* Reads one downlink by id. Returns: 0, -ENOENT, -EIO (fn called once). */
+int gw_store_dl_get(struct gw_store *st, int64_t id,
+                    int (*fn)(void *arg, const struct gw_dl_info *d), void *arg);
+
+/* Deletes one attribute key of a scope without queuing anything. Returns: 0, -EIO. */
+int gw_store_attribute_delete(struct gw_store *st, int64_t device_id, enum gw_attr_scope scope,
+                              const char *key);
+
+/* ---- admin accounts and API (gw_store_admin.c) ---- */
+
+#define GW_STORE_HASH_MAX 256 /* bytes of an encoded password hash, with NUL */
+#define GW_STORE_UUID_LEN 37  /* a UUID in text form and a NUL */
+
+/* An admin user of the JSON API. */
+struct gw_admin_user {
+    int64_t id;
+    char username[GW_STORE_NAME_MAX];
+    char password_hash[GW_STORE_HASH_MAX]; /* gw_pki_password_hash() text */
+    char authority[32];                    /* "TENANT_ADMIN" */
+    int64_t created_ms;
+};
+
+/* Counts admin users. Returns: 0 (*n set), -EIO. Thread: any thread with its own store. */
+int gw_store_admin_count(struct gw_store *st, int64_t *n);
+
+/*
+ * Creates an admin user. With is_first it succeeds only while no admin exists (the one-time setup
+ * token's rule), checked in the same transaction.
+ * Returns: 0 (*id_out set when not NULL), -EEXIST (name taken, or is_first and an admin exists),
+ * -EIO.
+ */
+int gw_store_admin_create(struct gw_store *st, const char *username, const char *password_hash,
+                          bool is_first, int64_t now_ms, int64_t *id_out);
+
+/* Finds an admin user by name or by id. Returns: 0, -ENOENT, -EIO. */
+int gw_store_admin_by_name(struct gw_store *st, const char *username, struct gw_admin_user *out);
+int gw_store_admin_by_id(struct gw_store *st, int64_t id, struct gw_admin_user *out);
+
+/* Replaces a password hash and ends every session of the user (one transaction). Returns: 0,
+ * -ENOENT, -EIO. */
+int gw_store_admin_set_password(struct gw_store *st, int64_t user_id, const char *password_hash);
+
+/*
+ * Login sessions: one admin_token row per session (jti = session id, kind REFRESH) that lives
+ * until its newest refresh token expires. _add also drops sessions expired before now_ms.
+ * _check gives the session's user (0, -ENOENT when unknown, ended or expired, -EIO); _extend
+ * moves the expiry to expiration_ms if later; _end ends it (0 also when already ended).
+ */
+int gw_store_admin_session_add(struct gw_store *st, const char *session_id, int64_t user_id,
+                               int64_t expiration_ms, int64_t now_ms);
+int gw_store_admin_session_check(struct gw_store *st, const char *session_id, int64_t now_ms,
+                                 int64_t *user_id);
+int gw_store_admin_session_extend(struct gw_store *st, const char *session_id,
+                                  int64_t expiration_ms);
+int gw_store_admin_session_end(struct gw_store *st, const char *session_id);
+
+/* Checks that the database can be locked for writing (BEGIN IMMEDIATE, ROLLBACK). 0, -EIO. */
+int gw_store_admin_ping(struct gw_store *st);
+
+/* Why an API write was refused. */
+enum gw_api_fail {
+    GW_API_OK = 0,
+    GW_API_NO_DEVICE,   /* -ENOENT: no device with that uuid */
+    GW_API_NO_PROFILE,  /* -ENOENT: no profile with that uuid */
+    GW_API_NAME_TAKEN,  /* -EEXIST: another device has the name */
+    GW_API_TOKEN_TAKEN, /* -EEXIST: another device has the credentials id */
+};
+
+/* A device as the admin API shows it. Strings are borrowed for the callback's duration. */
+struct gw_api_device {
+    int64_t id;
+    const char *uuid;
+    const char *name;
+    const char *label;        /* NULL = JSON null */
+    const char *profile_name; /* the device's "type" */
+    const char *profile_uuid;
+    const char *profile_transport; /* the profile's transportType, NULL if unset */
+    const char *additional_info;   /* JSON text or NULL */
+    const char *transport_json;    /* deviceData.transportConfiguration JSON text or NULL */
+    int64_t created_ms;
+    int64_t last_activity_ms; /* 0 = never */
+    bool is_active;           /* now < last activity + inactivity timeout */
+};
+
+typedef int (*gw_store_api_device_fn)(void *arg, const struct gw_api_device *d);
+
+enum gw_api_sort {
+    GW_API_SORT_CREATED = 0,
+    GW_API_SORT_NAME,
+    GW_API_SORT_LABEL,
+    GW_API_SORT_TYPE, /* profile name */
+};
+
+/* What a device listing asks for (ThingsBoard's page link plus filters). */
+struct gw_api_device_query {
+    int64_t page_size;        /* >= 1 */
+    int64_t page;             /* >= 0 */
+    const char *text_search;  /* NULL, or a case-insensitive substring of name or label */
+    bool is_search_type;      /* text_search also matches the profile name */
+    const char *type;         /* NULL, or an exact profile name */
+    const char *profile_uuid; /* NULL, or the profile's uuid */
+    int active;               /* -1 any, 0 inactive only, 1 active only */
+    enum gw_api_sort sort;    /* then createdTime, then id */
+    bool is_desc;
+    int64_t now_ms;                /* for the activity rule */
+    int64_t default_inactivity_ms; /* timeout of a device without inactivityTimeout */
+};
+
+/*
+ * Walks one page of devices and counts every match into *total.
+ * Returns: 0, -EIO, or the callback's non-zero value.
+ */
+int gw_store_api_device_page(struct gw_store *st, const struct gw_api_device_query *q,
+                             int64_t *total, gw_store_api_device_fn fn, void *arg);
+
+/*
+ * Finds one device by uuid (name NULL) or by exact name (uuid NULL) and calls fn once.
+ * Returns: 0, -ENOENT, -EIO, or the callback's value.
+ */
+int gw_store_api_device_get(struct gw_store *st, const char *uuid, const char *name, int64_t now_ms,
+                            int64_t default_inactivity_ms, gw_store_api_device_fn fn, void *arg);
+
+/* Resolves a device uuid to its row id. Returns: 0, -ENOENT, -EIO. */
+int gw_store_api_device_id(struct gw_store *st, const char *uuid, int64_t *id);
+
+/* A device to create (uuid NULL) or update. */
+struct gw_api_device_in {
+    const char *uuid;            /* NULL = create */
+    const char *name;            /* required */
+    const char *label;           /* NULL = null */
+    const char *profile_uuid;    /* NULL: the profile named type, created if missing */
+    const char *type;            /* NULL with profile_uuid NULL: the default profile */
+    const char *additional_info; /* JSON text or NULL */
+    const char *transport_json;  /* JSON text or NULL */
+    const char *access_token;    /* create only; NULL = 20 random letters and digits */
+};
+
+/*
+ * Creates or updates a device (and on create its ACCESS_TOKEN credential) in one transaction.
+ * Returns: 0 (uuid_out set), -ENOENT / -EEXIST (*fail says which), -EIO.
+ */
+int gw_store_api_device_save(struct gw_store *st, const struct gw_api_device_in *in, int64_t now_ms,
+                             char uuid_out[GW_STORE_UUID_LEN], enum gw_api_fail *fail);
+
+/* Deletes a device and everything that belongs to it. Returns: 0, -ENOENT, -EIO. */
+int gw_store_api_device_delete(struct gw_store *st, const char *uuid);
+
+/* A device's credential; strings borrowed for the callback's duration. */
+struct gw_api_credentials {
+    const char *uuid;
+    const char *device_uuid;
+    const char *type;           /* "ACCESS_TOKEN" or "X509_CERTIFICATE" */
+    const char *credentials_id; /* token or certificate fingerprint */
+    const char *value;          /* certificate text or NULL */
+    int64_t created_ms;
+};
+
+/* Reads the credential of a device. Returns: 0, -ENOENT (no device or none), -EIO, fn's. */
+int gw_store_api_credentials_get(struct gw_store *st, const char *device_uuid,
+                                 int (*fn)(void *arg, const struct gw_api_credentials *c),
+                                 void *arg);
+
+/*
+ * Replaces (or adds) the credential of a device.
+ * Returns: 0, -ENOENT (no device), -EEXIST (credentials id taken), -EIO; *fail says which.
+ */
+int gw_store_api_credentials_set(struct gw_store *st, const char *device_uuid, const char *type,
+                                 const char *credentials_id, const char *value, int64_t now_ms,
+                                 enum gw_api_fail *fail);
+
+/*
+ * Walks the stored values of one telemetry key with start_ms <= ts < end_ms, newest first (or
+ * oldest first with is_asc), at most limit rows. Returns: 0, -EIO, or the callback's value.
+ */
+int gw_store_api_ts_history(struct gw_store *st, int64_t device_id, const char *key,
+                            int64_t start_ms, int64_t end_ms, int64_t limit, bool is_asc,
+                            gw_store_kv_fn fn, void *arg);
+
+/* ---- claiming (gw_store.c) ---- */
+
+enum gw_claim_result {
+    GW_CLAIM_SUCCESS = 0, /* first successful claim */
+    GW_CLAIM_CLAIMED,     /* already claimed */
+    GW_CLAIM_FAILURE,     /* no claim registered, wrong secret, or expired */
+};
+
+/* Registers (or replaces) the device's claim: secret and expiry. Returns: 0, -EIO. */
+int gw_store_claim_register(struct gw_store *st, int64_t device_id, const char *secret,
+                            int64_t expiration_ms);
+
+/*
+ * Claims a device by name with its secret, as ThingsBoard's customer claim does.
+ * Returns: 0 with *result set, -ENOENT (no such device), -EIO.
+ */
+int gw_store_claim_device(struct gw_store *st, const char *name, const char *secret, int64_t now_ms,
+                          enum gw_claim_result *result);
+
+/* ---- OTA packages (gw_store_ota.c) ---- */
+
+struct gw_ota_info {
+    int64_t id;
+    bool is_software;
+    char title[GW_STORE_NAME_MAX];
+    char version[GW_STORE_NAME_MAX];
+    char checksum_algorithm[32];
+    char checksum[160];
+    int64_t size_bytes;
+};
+
+/*
+ * Stores a package (data copied). checksum_algorithm e.g. "SHA256" (the checksum is computed by the
+ * caller). Returns: 0 (*id_out set), -EEXIST (same type, title and version), -EIO.
+ */
+int gw_store_ota_add(struct gw_store *st, bool is_software, const char *title, const char *version,
+                     const uint8_t *data, size_t len, const char *checksum_algorithm,
+                     const char *checksum, int64_t now_ms, int64_t *id_out);
+
+/*
+ * Assigns a package (or none: package_id 0) to a device, and sets (or deletes) the device's
+ * fw_* / sw_* shared attributes through the downlink queue, as ThingsBoard does.
+ * Returns: 0, -ENOENT (no such package of that type), -EIO.
+ */
+int gw_store_ota_assign_device(struct gw_store *st, int64_t device_id, bool is_software,
+                               int64_t package_id, int64_t now_ms);
+
+/* Finds the package a device gets: its own assignment, else its profile's. 0, -ENOENT, -EIO. */
+int gw_store_ota_for_device(struct gw_store *st, int64_t device_id, bool is_software,
+                            struct gw_ota_info *out);
+
+/* Finds a package by id. Returns: 0, -ENOENT, -EIO. */
+int gw_store_ota_get(struct gw_store *st, int64_t package_id, struct gw_ota_info *out);
+
+/* Copies bytes [offset, offset + len) of a package's data into buf. Returns: 0, -EIO. */
+int gw_store_ota_read(struct gw_store *st, int64_t package_id, int64_t offset, size_t len,
+                      uint8_t *buf);
+
+/* Lists packages. Returns: 0, -EIO, or fn's value. */
+int gw_store_ota_list(struct gw_store *st, int (*fn)(void *arg, const struct gw_ota_info *p),
+                      void *arg);
+
+/* ---- provisioning (gw_store_provision.c) ---- */
+
+enum gw_provision_status {
+    GW_PROVISION_SUCCESS = 1, /* numbered as ThingsBoard's ResponseStatus */
+    GW_PROVISION_NOT_FOUND = 2,
+    GW_PROVISION_FAILURE = 3,
+};
+
+struct gw_provision_req {
+    const char *key;              /* provisionDeviceKey */
+    const char *secret;           /* provisionDeviceSecret */
+    const char *device_name;      /* NULL or "" = generated (create-new strategy) */
+    const char *credentials_type; /* NULL = ACCESS_TOKEN */
+    const char *token;            /* NULL or "" = generated */
+    bool is_gateway;
+};
+
+/*
+ * Decides a provisioning request as ThingsBoard does (spec 9.3) and creates or marks the device.
+ * Returns: 0 with *status set and, on success, the access token in token_out; -EIO.
+ */
+int gw_store_provision(struct gw_store *st, const struct gw_provision_req *req, int64_t now_ms,
+                       enum gw_provision_status *status, char *token_out, size_t token_out_len,
+                       char *why, size_t why_len);
+
+#endif /* GW_STORE_H: sections are added above this line */

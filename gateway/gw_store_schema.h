@@ -32,6 +32,8 @@ static const struct gw_store_migration_step gw_store_migrations[] = {
          " profile_json TEXT NOT NULL,"
          " descriptor_set BLOB,"
          " provision_key TEXT UNIQUE,"
+         " fw_package_id INTEGER,"
+         " sw_package_id INTEGER,"
          " created_ms INTEGER NOT NULL,"
          " updated_ms INTEGER NOT NULL);" },
     { 1, "CREATE UNIQUE INDEX device_profile_one_default ON device_profile(is_default) WHERE "
@@ -51,6 +53,9 @@ static const struct gw_store_migration_step gw_store_migrations[] = {
          " last_disconnect_ms INTEGER NOT NULL DEFAULT 0,"
          " next_rpc_id INTEGER NOT NULL DEFAULT 0,"
          " provision_state TEXT,"
+         " is_gateway INTEGER NOT NULL DEFAULT 0,"
+         " fw_package_id INTEGER,"
+         " sw_package_id INTEGER,"
          " created_ms INTEGER NOT NULL);" },
     { 1, "CREATE INDEX device_profile_idx ON device(profile_id);" },
     { 1, "CREATE TABLE credentials ("
@@ -103,10 +108,12 @@ static const struct gw_store_migration_step gw_store_migrations[] = {
          " sent_ms INTEGER, delivered_ms INTEGER, completed_ms INTEGER,"
          " additional_info TEXT);" },
     { 1, "CREATE INDEX downlink_device_state ON downlink(device_id, state, id);" },
+    { 1, "CREATE INDEX downlink_state_expiry ON downlink(state, expiration_ms);" },
     { 1, "CREATE TABLE claim ("
          " device_id INTEGER PRIMARY KEY REFERENCES device(id) ON DELETE CASCADE,"
          " secret_key TEXT NOT NULL,"
-         " expiration_ms INTEGER NOT NULL);" },
+         " expiration_ms INTEGER NOT NULL,"
+         " claimed_ms INTEGER);" },
     { 1, "CREATE TABLE ota_package ("
          " id INTEGER PRIMARY KEY,"
          " uuid TEXT NOT NULL UNIQUE,"

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "gateway/gw_cli.h"
@@ -76,6 +77,37 @@ static void on_coap_ready(void *arg)
     gw_coap_process(arg);
 }
 
+static int tick_fd = -1;
+
+static void on_tick(void *arg)
+{
+    uint64_t n;
+
+    (void)!read(tick_fd, &n, sizeof(n));
+    gw_coap_tick(arg);
+}
+
+static void on_wake(void *arg)
+{
+    if (arg != NULL) {
+        gw_coap_tick(arg);
+    }
+}
+
+/* A periodic timer for the scheduler: new downlinks, expiries, window starts. */
+static int start_ticker(void)
+{
+    struct itimerspec its = { { 0, GW_COAP_TICK_MS * 1000000L },
+                              { 0, GW_COAP_TICK_MS * 1000000L } };
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+    if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL) != 0) {
+        (void)close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 static int run_daemon(const struct gw_config *cfg)
 {
     struct gw_store_opts opts = {
@@ -117,15 +149,17 @@ static int run_daemon(const struct gw_config *cfg)
         gw_log_err("cannot start CoAP err=\"%s\"", err);
         goto out;
     }
-    if (gw_loop_add(loop, gw_coap_fd(coap), on_coap_ready, coap) != 0) {
-        gw_log_err("cannot watch the CoAP descriptor");
+    tick_fd = start_ticker();
+    if (gw_loop_add(loop, gw_coap_fd(coap), on_coap_ready, coap) != 0 || tick_fd < 0 ||
+        gw_loop_add(loop, tick_fd, on_tick, coap) != 0) {
+        gw_log_err("cannot watch the CoAP descriptor or the scheduler timer");
         goto out;
     }
     gw_coap_process(coap);
     gw_log_notice("ready coap=%s:%lld data_dir=%s durability=%s version=%s", cfg->coap_bind_address,
                   (long long)cfg->coap_bind_port, cfg->data_dir,
                   cfg->durability == GW_DURABILITY_FULL ? "full" : "process", NBGATE_VERSION);
-    if (gw_loop_run(loop, &stop_requested, NULL, NULL) != 0) {
+    if (gw_loop_run(loop, &stop_requested, on_wake, coap) != 0) {
         gw_log_err("event loop failed err=\"%s\"", strerror(errno));
         goto out;
     }
@@ -140,6 +174,10 @@ out:
         gw_coap_cleanup();
     }
     wake_fd = -1;
+    if (tick_fd >= 0) {
+        (void)close(tick_fd);
+        tick_fd = -1;
+    }
     gw_loop_free(loop);
     gw_store_close(store);
     if (rc == 0) {

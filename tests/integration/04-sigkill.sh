@@ -8,7 +8,7 @@ tmpdir
 nbg_start "$T/data"
 nbg device add kill --token killtok --count 8 >/dev/null || fail "device add"
 "$LOAD" --host 127.0.0.1 --port "$NBG_PORT" --path 'api/v1/%t/telemetry' --tokens 'killtok-%d' \
-    --devices 8 --window 1 --payload '{"seq":%s}' --duration 6 --log-acked "$T/acked" \
+    --devices 8 --window 1 --payload '{"ts":1%s,"values":{"seq":%s}}' --duration 6 --log-acked "$T/acked" \
     --quiet >"$T/load.out" 2>&1 &
 load_pid=$!
 # Kill once a good number of readings has been acknowledged.

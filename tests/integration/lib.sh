@@ -63,6 +63,8 @@ nbg_start() {
     NBG_PORT=$(freeport) || fail "no free port"
     NBG_LOG="$NBG_DIR/nbgate.log"
     mkdir -p "$NBG_DIR"
+    # A restart on the same directory keeps the earlier log aside, so "ready" is this start's.
+    [ -f "$NBG_LOG" ] && cat "$NBG_LOG" >>"$NBG_DIR/nbgate.log.old" && : >"$NBG_LOG"
     env COAP_BIND_ADDRESS=127.0.0.1 COAP_BIND_PORT="$NBG_PORT" "$@" \
         "$NBGATE" --data-dir "$NBG_DIR" >>"$NBG_LOG" 2>&1 &
     NBG_PID=$!

@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gw_coap_api.c - the /api/v1 features of an authenticated device (spec sections 5-8): telemetry
+ * and client attributes (stored, then 2.01), attribute requests, server-side RPC responses,
+ * client-side RPC (a small set of built-in methods; nbgate has no rule engine), and claiming.
+ * Provisioning (no authentication) is in gw_coap_provision.c.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/gw_coap_internal.h"
+#include "gateway/gw_log.h"
+
+#define DEFAULT_CLAIM_DURATION_MS 86400000 /* SECURITY_CLAIM_DURATION */
+#define QUERY_KEYS_MAX            256
+
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool is_failed;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->is_failed) {
+        return;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->cap + n + 1) * 2;
+        char *p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->is_failed = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+static void sb_json_string(struct sbuf *b, const char *s)
+{
+    json_t *j = json_string(s);
+    char *q = j != NULL ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+
+    if (q == NULL) {
+        b->is_failed = true;
+    } else {
+        sb_str(b, q);
+    }
+    free(q);
+    json_decref(j);
+}
+
+static void sb_value(struct sbuf *b, const struct profile_value *v)
+{
+    char small[128];
+    size_t need = profile_value_to_json(v, small, sizeof(small));
+
+    if (need < sizeof(small)) {
+        sb_add(b, small, need);
+        return;
+    }
+    if (b->len + need + 1 > b->cap) {
+        sb_add(b, "", 0);
+        if (b->is_failed) {
+            return;
+        }
+    }
+    {
+        char *big = malloc(need + 1);
+        if (big == NULL) {
+            b->is_failed = true;
+            return;
+        }
+        (void)profile_value_to_json(v, big, need + 1);
+        sb_add(b, big, need);
+        free(big);
+    }
+}
+
+void gw_coap_uplink(struct gw_coap *c, int64_t device_id, int64_t mono_ms, int64_t now_ms)
+{
+    struct gw_sched_dev *d = gw_sched_get(c->sched, device_id, true);
+
+    if (d == NULL) {
+        return;
+    }
+    gw_sched_uplink(d, mono_ms);
+    /* lastActivity goes to the store at most every TB_TRANSPORT_SESSIONS_REPORT_TIMEOUT. */
+    if (d->last_activity_written_ms == 0 || mono_ms - d->last_activity_written_ms >= 3000) {
+        if (gw_store_touch_activity(c->store, device_id, now_ms) == 0) {
+            d->last_activity_written_ms = mono_ms;
+        }
+    }
+}
+
+/* Server time for records without "ts": unique per device, so no reading replaces another. */
+static int64_t data_stamp(struct gw_coap *c, int64_t device_id, int64_t now_ms)
+{
+    struct gw_sched_dev *d = gw_sched_get(c->sched, device_id, true);
+
+    if (d == NULL) {
+        return now_ms;
+    }
+    if (now_ms <= d->last_data_ts_ms) {
+        now_ms = d->last_data_ts_ms + 1;
+    }
+    d->last_data_ts_ms = now_ms;
+    return now_ms;
+}
+
+static void decode_error(struct gw_answer *a, int rc, const char *diag)
+{
+    if (rc == -ENOMEM) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "out of memory");
+    } else {
+        gw_coap_answer(a, gw_coap_code_for_error(rc), "%s", diag);
+    }
+}
+
+void gw_coap_api_telemetry(struct gw_req *r, struct gw_answer *a)
+{
+    struct gw_coap *c = r->c;
+    char diag[GW_COAP_DIAG_MAX + 1] = "";
+    int rc;
+
+    a->is_cacheable = true;
+    profile_batch_clear(&c->batch);
+    rc = profile_json_telemetry(r->data, r->len, data_stamp(c, r->dev.id, r->now_ms), &c->limits,
+                                &c->batch, diag, sizeof(diag));
+    if (rc != 0) {
+        decode_error(a, rc, diag);
+        return;
+    }
+    rc = gw_store_insert_telemetry(c->store, r->dev.id, &c->batch, r->now_ms);
+    if (rc != 0) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "storage error");
+        return;
+    }
+    c->stats.stored++;
+    gw_coap_answer(a, COAP_RESPONSE_CODE_CREATED, NULL);
+}
+
+void gw_coap_api_attributes_post(struct gw_req *r, struct gw_answer *a)
+{
+    struct gw_coap *c = r->c;
+    char diag[GW_COAP_DIAG_MAX + 1] = "";
+    int rc;
+
+    a->is_cacheable = true;
+    profile_batch_clear(&c->batch);
+    rc = profile_json_attributes(r->data, r->len, &c->limits, &c->batch, diag, sizeof(diag));
+    if (rc != 0) {
+        decode_error(a, rc, diag);
+        return;
+    }
+    rc = gw_store_save_attributes(c->store, r->dev.id, GW_SCOPE_CLIENT, &c->batch, r->now_ms);
+    if (rc != 0) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "storage error");
+        return;
+    }
+    c->stats.stored++;
+    gw_coap_answer(a, COAP_RESPONSE_CODE_CREATED, NULL);
+}
+
+/* The keys asked for by one query parameter, split on ',' verbatim (empty items kept). */
+struct key_list {
+    bool is_given;
+    char *text; /* owned copy the keys point into */
+    const char *keys[QUERY_KEYS_MAX];
+    size_t n;
+};
+
+static int key_list_set(struct key_list *l, const uint8_t *v, size_t len)
+{
+    char *p;
+
+    free(l->text);
+    memset(l, 0, sizeof(*l));
+    l->text = malloc(len + 1);
+    if (l->text == NULL) {
+        return -ENOMEM;
+    }
+    memcpy(l->text, v, len);
+    l->text[len] = '\0';
+    l->is_given = true;
+    for (p = l->text;;) {
+        char *comma = strchr(p, ',');
+        if (l->n == QUERY_KEYS_MAX) {
+            return -ERANGE;
+        }
+        l->keys[l->n++] = p;
+        if (comma == NULL) {
+            return 0;
+        }
+        *comma = '\0';
+        p = comma + 1;
+    }
+}
+
+/* Reads clientKeys and sharedKeys from the Uri-Query options (spec 6.2: last one wins). */
+static int parse_attr_query(const coap_pdu_t *pdu, struct key_list *client, struct key_list *shared)
+{
+    coap_opt_iterator_t it;
+    coap_opt_filter_t filter;
+    coap_opt_t *opt;
+    int rc = 0;
+
+    coap_option_filter_clear(&filter);
+    (void)coap_option_filter_set(&filter, COAP_OPTION_URI_QUERY);
+    (void)coap_option_iterator_init(pdu, &it, &filter);
+    while (rc == 0 && (opt = coap_option_next(&it)) != NULL) {
+        const uint8_t *v = coap_opt_value(opt);
+        size_t len = coap_opt_length(opt);
+        const uint8_t *eq = memchr(v, '=', len);
+        size_t name_len;
+        if (eq == NULL || memchr(eq + 1, '=', len - (size_t)(eq + 1 - v)) != NULL ||
+            eq + 1 == v + len) {
+            continue; /* only name=value with a non-empty value counts */
+        }
+        name_len = (size_t)(eq - v);
+        if (name_len == 10 && memcmp(v, "clientKeys", 10) == 0) {
+            rc = key_list_set(client, eq + 1, len - name_len - 1);
+        } else if (name_len == 10 && memcmp(v, "sharedKeys", 10) == 0) {
+            rc = key_list_set(shared, eq + 1, len - name_len - 1);
+        }
+    }
+    return rc;
+}
+
+struct attr_render {
+    struct sbuf *b;
+    const struct key_list *want; /* NULL: every key */
+    size_t n;
+};
+
+static int render_attr(void *arg, const char *key, int64_t ts_ms, const struct profile_value *v,
+                       int scope)
+{
+    struct attr_render *ar = arg;
+    size_t i;
+
+    (void)ts_ms;
+    (void)scope;
+    if (ar->want != NULL) {
+        for (i = 0; i < ar->want->n && strcmp(ar->want->keys[i], key) != 0; i++) {
+        }
+        if (i == ar->want->n) {
+            return 0;
+        }
+    }
+    sb_str(ar->b, ar->n == 0 ? "" : ",");
+    sb_json_string(ar->b, key);
+    sb_str(ar->b, ":");
+    sb_value(ar->b, v);
+    ar->n++;
+    return 0;
+}
+
+/* Appends {"k":v,..} of one scope; returns the number of members written. */
+static size_t render_scope(struct gw_coap *c, int64_t device_id, enum gw_attr_scope scope,
+                           const struct key_list *want, struct sbuf *b)
+{
+    struct attr_render ar = { b, want, 0 };
+
+    sb_str(b, "{");
+    if (gw_store_attributes_walk(c->store, device_id, (int)scope, render_attr, &ar) != 0) {
+        b->is_failed = true;
+    }
+    sb_str(b, "}");
+    return ar.n;
+}
+
+char *gw_coap_shared_json(struct gw_coap *c, int64_t device_id, size_t *len)
+{
+    struct sbuf b = { NULL, 0, 0, false };
+
+    (void)render_scope(c, device_id, GW_SCOPE_SHARED, NULL, &b);
+    if (b.is_failed) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
+}
+
+void gw_coap_api_attributes_get(struct gw_req *r, struct gw_answer *a)
+{
+    struct key_list client = { 0 }, shared = { 0 };
+    struct sbuf b = { NULL, 0, 0, false };
+    struct sbuf part = { NULL, 0, 0, false };
+    bool is_all = false;
+    size_t n_sections = 0;
+    int rc = parse_attr_query(r->pdu, &client, &shared);
+
+    if (rc != 0) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "too many keys in the query (limit %d)",
+                       QUERY_KEYS_MAX);
+        goto out;
+    }
+    is_all = !client.is_given && !shared.is_given;
+    sb_str(&b, "{");
+    if (is_all || client.is_given) {
+        if (render_scope(r->c, r->dev.id, GW_SCOPE_CLIENT, is_all ? NULL : &client, &part) > 0) {
+            sb_str(&b, "\"client\":");
+            sb_add(&b, part.p, part.len);
+            n_sections++;
+        }
+        part.len = 0;
+    }
+    if (is_all || shared.is_given) {
+        if (render_scope(r->c, r->dev.id, GW_SCOPE_SHARED, is_all ? NULL : &shared, &part) > 0) {
+            sb_str(&b, n_sections > 0 ? ",\"shared\":" : "\"shared\":");
+            sb_add(&b, part.p, part.len);
+            n_sections++;
+        }
+    }
+    sb_str(&b, "}");
+    if (b.is_failed || part.is_failed) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "out of memory");
+    } else if (n_sections == 0) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_NOT_FOUND, NULL);
+    } else {
+        gw_coap_answer_body(a, COAP_RESPONSE_CODE_CONTENT,
+                            r->request_cf >= 0 ? r->request_cf : GW_CF_JSON, b.p, b.len);
+        b.p = NULL;
+    }
+out:
+    free(b.p);
+    free(part.p);
+    free(client.text);
+    free(shared.text);
+}
+
+/* Parses the body as strict JSON; on failure sets a 4.00 with the spec's diagnostic. */
+static json_t *parse_body(const struct gw_req *r, struct gw_answer *a)
+{
+    json_error_t e;
+    json_t *j;
+
+    if (r->len == 0) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "empty payload");
+        return NULL;
+    }
+    j = json_loadb((const char *)r->data, r->len, JSON_DECODE_ANY, &e);
+    if (j == NULL) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "invalid JSON at line %d, column %d: %s",
+                       e.line, e.column, e.text);
+    }
+    return j;
+}
+
+static void rpc_response(struct gw_req *r, struct gw_answer *a)
+{
+    json_t *j = parse_body(r, a);
+    char *text = NULL;
+    int rc;
+
+    if (j == NULL) {
+        return;
+    }
+    if (!json_is_object(j)) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "rpc response must be a JSON object");
+        goto out;
+    }
+    text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    rc = text == NULL
+             ? -ENOMEM
+             : gw_store_rpc_response(r->c->store, r->dev.id, r->path.rpc_id, text, r->now_ms);
+    if (rc == -ENOENT) {
+        gw_log_notice("rpc response for no waiting request dev=%lld rpc_id=%d",
+                      (long long)r->dev.id, (int)r->path.rpc_id);
+    } else if (rc != 0) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "storage error");
+        goto out;
+    }
+    gw_coap_answer(a, COAP_RESPONSE_CODE_CREATED, NULL);
+out:
+    free(text);
+    json_decref(j);
+}
+
+/* Client-side RPC: nbgate's built-in methods (docs/DEVICE-API.md). */
+static void rpc_request(struct gw_req *r, struct gw_answer *a)
+{
+    json_t *j = parse_body(r, a);
+    json_t *reply = NULL;
+    const char *method;
+    char *text;
+
+    if (j == NULL) {
+        return;
+    }
+    method = json_string_value(json_object_get(j, "method"));
+    if (!json_is_object(j) || method == NULL) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST,
+                       "rpc request must be a JSON object with a string \"method\"");
+        json_decref(j);
+        return;
+    }
+    if (strcmp(method, "getCurrentTime") == 0) {
+        reply = json_pack("{s:I}", "currentTime", (json_int_t)r->now_ms);
+    } else if (strcmp(method, "getSessionLimits") == 0) {
+        reply = json_pack("{s:I, s:I, s:i}", "maxPayloadSize",
+                          (json_int_t)r->c->cfg->max_payload_size, "maxKeysPerMessage",
+                          (json_int_t)r->c->cfg->max_keys_per_message, "maxInflightMessages", 1);
+    } else {
+        char msg[160];
+        (void)snprintf(msg, sizeof(msg), "method %.100s is not handled by nbgate", method);
+        reply = json_pack("{s:s}", "error", msg);
+    }
+    text = reply != NULL ? json_dumps(reply, JSON_COMPACT) : NULL;
+    if (text == NULL) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "out of memory");
+    } else {
+        gw_coap_answer_body(a, COAP_RESPONSE_CODE_CONTENT,
+                            r->request_cf >= 0 ? r->request_cf : GW_CF_JSON, text, strlen(text));
+    }
+    json_decref(reply);
+    json_decref(j);
+}
+
+void gw_coap_api_rpc_post(struct gw_req *r, struct gw_answer *a)
+{
+    a->is_cacheable = true;
+    if (r->path.has_rpc_id) {
+        rpc_response(r, a);
+    } else {
+        rpc_request(r, a);
+    }
+}
+
+void gw_coap_api_claim(struct gw_req *r, struct gw_answer *a)
+{
+    json_t *j = NULL, *secret, *duration;
+    const char *key = "";
+    int64_t ms = 0;
+
+    a->is_cacheable = true;
+    if (r->len > 0) {
+        j = parse_body(r, a);
+        if (j == NULL) {
+            return;
+        }
+        secret = json_object_get(j, "secretKey");
+        duration = json_object_get(j, "durationMs");
+        if (!json_is_object(j) || (secret != NULL && !json_is_string(secret)) ||
+            (duration != NULL && !json_is_integer(duration))) {
+            gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST,
+                           "claim must be {\"secretKey\": string, \"durationMs\": integer}");
+            json_decref(j);
+            return;
+        }
+        key = secret != NULL ? json_string_value(secret) : "";
+        ms = duration != NULL ? (int64_t)json_integer_value(duration) : 0;
+    }
+    if (ms <= 0) {
+        ms = DEFAULT_CLAIM_DURATION_MS;
+    }
+    if (gw_store_claim_register(r->c->store, r->dev.id, key, r->now_ms + ms) != 0) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "storage error");
+    } else {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_CREATED, NULL);
+    }
+    json_decref(j);
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gw_coap_internal.h - shared by the CoAP files (gw_coap.c: context, endpoint, dispatch;
+ * gw_coap_api.c: the /api/v1 features; gw_coap_obs.c: observations and downlinks; gw_coap_ota.c:
+ * firmware and software). These are the only files that call libcoap.
+ */
+#ifndef GW_COAP_INTERNAL_H
+#define GW_COAP_INTERNAL_H
+
+#include <coap3/coap.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gateway/gw_coap.h"
+#include "gateway/gw_dedup.h"
+#include "gateway/gw_path.h"
+#include "gateway/gw_sched.h"
+#include "profiles/profile.h"
+
+#define GW_COAP_DIAG_MAX 200 /* bytes of a diagnostic payload (R3) */
+#define GW_CF_TEXT       0
+#define GW_CF_JSON       50
+#define GW_CF_OCTETS     42
+
+struct gw_coap {
+    const struct gw_config *cfg;
+    struct gw_store *store;
+    coap_context_t *ctx;
+    int sock_fd; /* the UDP endpoint's socket, for SO_RCVBUF and ACK peeking */
+    struct gw_dedup *dedup;
+    struct gw_sched *sched;
+    struct profile_batch batch;
+    struct profile_limits limits;
+    struct gw_coap_stats stats;
+    size_t n_observations;
+    int64_t last_dl_id;    /* newest downlink row seen, to find new work */
+    int64_t next_sweep_ms; /* monotonic time of the next expiry sweep */
+    int64_t *in_flight;    /* device ids with a notification awaiting its ACK */
+    size_t n_in_flight, cap_in_flight;
+    int64_t *marked; /* device ids to pump after the current datagram */
+    size_t n_marked, cap_marked;
+};
+
+/* One observation of a device (spec 12.2): endpoint (session) and token. */
+struct gw_obs {
+    coap_session_t *session; /* referenced while the observation lives */
+    uint8_t token[8];
+    size_t token_len;
+    uint32_t seq; /* next Observe value */
+    int content_format;
+    int64_t device_id;
+    enum gw_obs_kind kind;
+};
+
+/* What a request gets back. */
+struct gw_answer {
+    coap_pdu_code_t code;
+    int content_format; /* -1: none */
+    int64_t observe;    /* -1: no Observe option */
+    uint32_t size1;     /* 0: no Size1 */
+    bool has_block1;    /* echo Block1 (a 2.31 Continue or the final answer of an upload) */
+    uint32_t block1;    /* Block1 option value: num << 4 | more << 3 | szx */
+    bool has_block2;
+    uint32_t block2; /* Block2 option value */
+    int64_t size2;   /* -1: no Size2 */
+    char diag[GW_COAP_DIAG_MAX + 1];
+    char *body; /* heap payload (takes precedence over diag), owned by the answer */
+    size_t body_len;
+    bool is_cacheable; /* may be replayed to a retransmission */
+};
+
+/* One request on its way through the API. */
+struct gw_req {
+    struct gw_coap *c;
+    coap_session_t *session;
+    const coap_pdu_t *pdu;
+    const coap_string_t *query;
+    struct gw_path path;
+    coap_pdu_code_t method;
+    int64_t observe; /* -1: no Observe option */
+    int request_cf;  /* -1: no Content-Format option */
+    const uint8_t *data;
+    size_t len;
+    struct gw_device_ref dev;
+    bool has_dev;
+    int64_t now_ms;  /* CLOCK_REALTIME: data timestamps */
+    int64_t mono_ms; /* CLOCK_MONOTONIC: scheduling, caches */
+};
+
+int64_t gw_coap_realtime_ms(void);
+int64_t gw_coap_monotonic_ms(void);
+
+/* Sets code and an optional printf-style one-line diagnostic (Content-Format 0). */
+void gw_coap_answer(struct gw_answer *a, coap_pdu_code_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Takes ownership of body (heap) as the answer's payload with the given Content-Format. */
+void gw_coap_answer_body(struct gw_answer *a, coap_pdu_code_t code, int content_format, char *body,
+                         size_t len);
+
+/* Maps a negative errno from an adaptor or the store to a response code. */
+coap_pdu_code_t gw_coap_code_for_error(int rc);
+
+/* The /api/v1 features (gw_coap_api.c). The device is authenticated unless noted. */
+void gw_coap_api_telemetry(struct gw_req *r, struct gw_answer *a);
+void gw_coap_api_attributes_post(struct gw_req *r, struct gw_answer *a);
+void gw_coap_api_attributes_get(struct gw_req *r, struct gw_answer *a);
+void gw_coap_api_rpc_post(struct gw_req *r, struct gw_answer *a);
+void gw_coap_api_claim(struct gw_req *r, struct gw_answer *a);
+void gw_coap_api_provision(struct gw_req *r, struct gw_answer *a); /* no authentication */
+
+/* Renders the device's shared attributes (all, or the keys given) as {k:v,..}; NULL on ENOMEM. */
+char *gw_coap_shared_json(struct gw_coap *c, int64_t device_id, size_t *len);
+
+/* Records activity and an uplink for power saving (spec 16.4, 17). */
+void gw_coap_uplink(struct gw_coap *c, int64_t device_id, int64_t mono_ms, int64_t now_ms);
+
+/* Observations and downlinks (gw_coap_obs.c). */
+void gw_coap_obs_register(struct gw_req *r, struct gw_answer *a, enum gw_obs_kind kind);
+void gw_coap_obs_deregister(struct gw_req *r, enum gw_obs_kind kind);
+void gw_coap_obs_end_all(struct gw_coap *c);
+void gw_coap_pump(struct gw_coap *c, int64_t device_id);
+/* Asks for a pump of the device once the current datagram's answer has gone out. */
+void gw_coap_mark(struct gw_coap *c, int64_t device_id);
+/* Pumps every marked device. */
+void gw_coap_pump_marked(struct gw_coap *c);
+void gw_coap_peek_ack(struct gw_coap *c);
+void gw_coap_nack(coap_session_t *session, const coap_pdu_t *sent, coap_nack_reason_t reason,
+                  coap_mid_t mid);
+
+/* OTA (gw_coap_ota.c): GET /fw/{token}, /sw/{token} and the /api/v1 aliases. */
+void gw_coap_ota(struct gw_req *r, struct gw_answer *a, bool is_software);
+
+#endif /* GW_COAP_INTERNAL_H */

@@ -6,6 +6,8 @@
  *   device list
  *   telemetry NAME [--keys k1,k2] [--history] [--limit N]   latest values, or the history
  *   attributes NAME [--scope client|shared|server]
+ *   profile add NAME --json FILE | list [--json] | show NAME | set-default NAME | delete NAME
+ *   device set-profile DEVICE PROFILE | set-power DEVICE JSON|default
  *
  * Each command opens its own connection; the busy timeout lets it wait for the daemon's
  * transaction to finish, so it is safe while the daemon runs.
@@ -19,11 +21,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gateway/gw_cli_internal.h"
 #include "gateway/gw_log.h"
+#include "gateway/gw_pki.h"
+#include "gateway/gw_protoc.h"
 #include "gateway/gw_store.h"
+#include "profiles/profile_model.h"
 
 #define MAX_KEYS 64
 
@@ -273,10 +280,312 @@ out:
     return finish_json(&out, rc) == 0 ? rc : 1;
 }
 
+/* ---- admin accounts of the JSON API: admin create|password USER ---- */
+
+#define ADMIN_PASSWORD_MIN 6 /* characters, ThingsBoard's default policy */
+#define ADMIN_PASSWORD_MAX 72
+
+/* Reads one line without echo on a terminal (prompt on stderr), or from stdin as it is. */
+static int read_line(const char *prompt, char *buf, size_t len)
+{
+    struct termios old, quiet;
+    bool is_tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    size_t n;
+    char *ok;
+
+    if (is_tty) {
+        fprintf(stderr, "%s", prompt);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    ok = fgets(buf, (int)len, stdin);
+    if (is_tty) {
+        (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    n = ok != NULL ? strlen(buf) : 0;
+    if (ok == NULL || (n == len - 1 && buf[n - 1] != '\n' && !feof(stdin))) {
+        return -EINVAL;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        buf[--n] = '\0';
+    }
+    return is_tty ? 1 : 0;
+}
+
+/* Counts UTF-8 characters; -1 for invalid UTF-8. */
+static long utf8_chars(const char *s)
+{
+    long n = 0;
+
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0xf8 || (c >= 0x80 && c < 0xc0 && n == 0)) {
+            return -1;
+        }
+        n += (c & 0xc0) != 0x80;
+    }
+    return n;
+}
+
+/* Asks for a password (twice on a terminal) and hashes it. */
+static int ask_password(char *hash, size_t hash_len)
+{
+    char pw[256], again[256];
+    long n;
+    int rc = read_line("Password: ", pw, sizeof(pw));
+
+    if (rc == 1 && (read_line("Repeat password: ", again, sizeof(again)) < 0 ||
+                    strcmp(pw, again) != 0)) {
+        fprintf(stderr, "nbgate: the passwords differ\n");
+        rc = -EINVAL;
+    }
+    n = rc >= 0 ? utf8_chars(pw) : -1;
+    if (rc >= 0 && (n < ADMIN_PASSWORD_MIN || n > ADMIN_PASSWORD_MAX)) {
+        fprintf(stderr, "nbgate: the password must be %d to %d characters\n", ADMIN_PASSWORD_MIN,
+                ADMIN_PASSWORD_MAX);
+        rc = -EINVAL;
+    } else if (rc < 0 && rc != -EINVAL) {
+        fprintf(stderr, "nbgate: no password given\n");
+    }
+    if (rc >= 0) {
+        rc = gw_pki_password_hash(pw, 0, hash, hash_len);
+    }
+    explicit_bzero(pw, sizeof(pw));
+    explicit_bzero(again, sizeof(again));
+    return rc < 0 ? rc : 0;
+}
+
+static int cmd_admin(struct gw_store *st, int argc, char **argv)
+{
+    struct gw_admin_user u;
+    char hash[GW_PKI_HASH_MAX];
+    const char *user = argc == 2 ? argv[1] : "";
+    bool is_create = argc == 2 && strcmp(argv[0], "create") == 0;
+    int rc;
+    size_t i;
+
+    if (argc != 2 || (!is_create && strcmp(argv[0], "password") != 0)) {
+        fprintf(stderr, "usage: nbgate admin create USER     (password from stdin or a prompt)\n"
+                        "       nbgate admin password USER   (sets a new password)\n");
+        return 2;
+    }
+    for (i = 0; user[i] != '\0'; i++) {
+        if ((unsigned char)user[i] < 0x20 || user[i] == 0x7f) {
+            break;
+        }
+    }
+    if (user[0] == '\0' || user[i] != '\0' || strlen(user) > 255 || utf8_chars(user) < 0) {
+        fprintf(stderr, "nbgate: the user name must be 1 to 255 bytes without control characters\n");
+        return 2;
+    }
+    if (ask_password(hash, sizeof(hash)) != 0) {
+        return 1;
+    }
+    if (is_create) {
+        rc = gw_store_admin_create(st, user, hash, false, now_ms(), NULL);
+    } else {
+        rc = gw_store_admin_by_name(st, user, &u);
+        rc = rc == 0 ? gw_store_admin_set_password(st, u.id, hash) : rc;
+        explicit_bzero(&u, sizeof(u));
+    }
+    if (rc == -EEXIST || rc == -ENOENT) {
+        fprintf(stderr, "nbgate: admin user \"%s\" %s\n", user,
+                rc == -EEXIST ? "already exists" : "does not exist");
+    } else if (rc != 0) {
+        fprintf(stderr, "nbgate: store error\n");
+    } else {
+        printf("admin user \"%s\" %s\n", user, is_create ? "created" : "has a new password");
+    }
+    return rc == 0 ? 0 : 1;
+}
+
+/* ---- profile: device profiles (gw_store_profile.c, gw_protoc.c) ----------------------------- */
+
+#define PROFILE_FILE_MAX (4 * 1024 * 1024) /* bytes of a profile JSON file */
+
+/* Reads a whole file ("-" = standard input) of at most PROFILE_FILE_MAX bytes. */
+static int read_text_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    *out = NULL;
+    if (f == NULL) {
+        fprintf(stderr, "nbgate: cannot open %s: %s\n", path, strerror(errno));
+        return -EIO;
+    }
+    buf = malloc(PROFILE_FILE_MAX + 1);
+    if (buf == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    n = fread(buf, 1, PROFILE_FILE_MAX + 1, f);
+    if (ferror(f) || n > PROFILE_FILE_MAX) {
+        fprintf(stderr, "nbgate: cannot read %s (at most %d bytes)\n", path, PROFILE_FILE_MAX);
+        rc = -EIO;
+        goto out;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    buf = NULL;
+out:
+    free(buf);
+    if (f != stdin) {
+        (void)fclose(f);
+    }
+    return rc;
+}
+
+/* profile add NAME FILE: parse, compile the schemas, store (create or replace). */
+static int profile_add(struct gw_store *st, const char *name, const char *file)
+{
+    struct profile_config cfg;
+    char *text = NULL, *json = NULL;
+    uint8_t *blob = NULL;
+    size_t len = 0, blob_len = 0;
+    bool is_created = false;
+    char err[2048];
+    int rc;
+
+    memset(&cfg, 0, sizeof(cfg));
+    rc = read_text_file(file, &text, &len);
+    if (rc == 0) {
+        rc = profile_config_parse(text, len, name, &cfg, &json, err, sizeof(err));
+    }
+    if (rc == 0) {
+        rc = gw_protoc_profile(NULL, &cfg, &blob, &blob_len, err, sizeof(err));
+    }
+    if (rc == 0) {
+        rc = gw_store_profile_save(st, &cfg, json, blob, blob_len, now_ms(), &is_created, err,
+                                   sizeof(err));
+    }
+    if (rc == 0) {
+        printf("%s %s\n", is_created ? "created" : "updated", cfg.name);
+    } else if (text != NULL) {
+        fprintf(stderr, "nbgate: profile %s: %s\n", name, err);
+    }
+    free(blob);
+    free(json);
+    free(text);
+    profile_config_fini(&cfg);
+    return rc == 0 ? 0 : 1;
+}
+
+static int print_profile(void *arg, const struct gw_profile_info *p)
+{
+    struct out_ctx *o = arg;
+    char when[40];
+
+    if (o->is_json) {
+        json_t *row = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:I, s:I}", "id", p->uuid, "name",
+                                p->name, "default", p->is_default, "transportType",
+                                p->transport_type, "coapDeviceType", p->device_type,
+                                "transportPayloadType", p->payload_type, "devices",
+                                (json_int_t)p->n_devices, "createdTime", (json_int_t)p->created_ms);
+        return row != NULL ? json_array_append_new(o->array, row) : -ENOMEM;
+    }
+    format_time(p->updated_ms, when, sizeof(when));
+    printf("%-24s %-7s %-7s %-6s %-8s %6lld devices  updated %s\n", p->name,
+           p->is_default ? "default" : "-", p->transport_type, p->device_type, p->payload_type,
+           (long long)p->n_devices, when);
+    return 0;
+}
+
+/* profile show NAME: the stored ThingsBoard JSON, indented. */
+static int profile_show(struct gw_store *st, const char *name)
+{
+    struct gw_profile_info info;
+    char *json = NULL, *pretty = NULL;
+    json_t *root = NULL;
+    int rc;
+
+    rc = gw_store_profile_get(st, name, &info, &json);
+    if (rc == 0) {
+        root = json_loads(json, 0, NULL);
+        pretty = root != NULL ? json_dumps(root, JSON_INDENT(2)) : NULL;
+        printf("%s\n", pretty != NULL ? pretty : json);
+    } else {
+        fprintf(stderr, "nbgate: %s\n", rc == -ENOENT ? "no such device profile" : "store error");
+    }
+    free(pretty);
+    json_decref(root);
+    free(json);
+    return rc == 0 ? 0 : 1;
+}
+
+static int cmd_profile(struct gw_store *st, int argc, char **argv, const struct gw_cli_opts *o)
+{
+    struct out_ctx out = { o->is_json, NULL };
+    char err[512];
+    int rc;
+
+    if (argc == 3 && strcmp(argv[0], "add") == 0) {
+        return profile_add(st, argv[1], argv[2]); /* `add NAME --json FILE` or `add NAME FILE` */
+    }
+    if (argc == 1 && strcmp(argv[0], "list") == 0) {
+        out.array = o->is_json ? json_array() : NULL;
+        rc = gw_store_profile_list(st, print_profile, &out);
+        return finish_json(&out, rc) == 0 ? 0 : 1;
+    }
+    if (argc == 2 && strcmp(argv[0], "show") == 0) {
+        return profile_show(st, argv[1]);
+    }
+    if (argc == 2 && strcmp(argv[0], "set-default") == 0) {
+        rc = gw_store_profile_set_default(st, argv[1], now_ms());
+        if (rc != 0) {
+            fprintf(stderr, "nbgate: %s\n", rc == -ENOENT ? "no such device profile" : "store error");
+        }
+        return rc == 0 ? 0 : 1;
+    }
+    if (argc == 2 && strcmp(argv[0], "delete") == 0) {
+        rc = gw_store_profile_delete(st, argv[1], err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, "nbgate: profile delete: %s\n", err[0] != '\0' ? err : "store error");
+        }
+        return rc == 0 ? 0 : 1;
+    }
+    fprintf(stderr, "usage: nbgate profile add NAME --json FILE   (FILE: ThingsBoard device-profile"
+                    " JSON, - for stdin)\n"
+                    "       nbgate profile list [--json]\n"
+                    "       nbgate profile show NAME\n"
+                    "       nbgate profile set-default NAME\n"
+                    "       nbgate profile delete NAME\n");
+    return 2;
+}
+
+/* device set-profile DEVICE PROFILE, device set-power DEVICE JSON|default */
+static int cmd_device_profile(struct gw_store *st, int argc, char **argv)
+{
+    bool is_profile = argc > 0 && strcmp(argv[0], "set-profile") == 0;
+    char err[512];
+    int rc;
+
+    if (argc != 3) {
+        fprintf(stderr, "usage: nbgate device set-profile DEVICE PROFILE\n"
+                        "       nbgate device set-power DEVICE '{\"type\":\"COAP\",\"powerMode\":"
+                        "\"PSM\",\"psmActivityTimer\":10000}'|default\n");
+        return 2;
+    }
+    rc = is_profile ? gw_store_device_set_profile(st, argv[1], argv[2], now_ms(), err, sizeof(err))
+                    : gw_store_device_set_power(st, argv[1],
+                                                strcmp(argv[2], "default") == 0 ? NULL : argv[2],
+                                                err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "nbgate: device %s: %s\n", argv[0], err[0] != '\0' ? err : "store error");
+    }
+    return rc == 0 ? 0 : 1;
+}
+
 bool gw_cli_is_command(const char *name)
 {
     static const char *const commands[] = { "device",    "telemetry", "attributes", "rpc",
-                                            "downlinks", "ota",       "claim" };
+                                            "downlinks", "ota",       "claim",      "admin",
+                                            "profile" };
     size_t i;
 
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -298,6 +607,9 @@ static int parse_opts(int argc, char **argv, struct gw_cli_opts *o)
         { "scope", required_argument, NULL, 's' },
         { "history", no_argument, NULL, 'H' },
         { "json", no_argument, NULL, 'j' },
+        { "oneway", no_argument, NULL, 'o' },
+        { "wait", no_argument, NULL, 'w' },
+        { "timeout", required_argument, NULL, 'T' },
         { NULL, 0, NULL, 0 },
     };
     char *end;
@@ -366,7 +678,12 @@ int gw_cli_main(const struct gw_config *cfg, int argc, char **argv)
     argc -= optind;
     argv += optind;
     o.max_queued = cfg->max_queued_downlinks;
-    if (strcmp(cmd, "device") == 0) {
+    if (strcmp(cmd, "device") == 0 && argc > 0 &&
+        (strcmp(argv[0], "set-profile") == 0 || strcmp(argv[0], "set-power") == 0)) {
+        rc = cmd_device_profile(st, argc, argv);
+    } else if (strcmp(cmd, "profile") == 0) {
+        rc = cmd_profile(st, argc, argv, &o);
+    } else if (strcmp(cmd, "device") == 0) {
         rc = cmd_device(st, argc, argv, &o);
     } else if (strcmp(cmd, "telemetry") == 0) {
         rc = cmd_telemetry(st, argc, argv, &o);
@@ -382,6 +699,8 @@ int gw_cli_main(const struct gw_config *cfg, int argc, char **argv)
         rc = gw_cli_downlinks(st, &o, argc, argv);
     } else if (strcmp(cmd, "ota") == 0) {
         rc = gw_cli_ota(st, &o, argc, argv);
+    } else if (strcmp(cmd, "admin") == 0) {
+        rc = cmd_admin(st, argc, argv);
     } else {
         rc = gw_cli_claim(st, &o, argc, argv);
     }

@@ -745,8 +745,8 @@ int gw_pki_jwt_verify(const uint8_t *key, size_t key_len, const char *token, int
     memset(out, 0, sizeof(*out));
     d1 = memchr(token, '.', len);
     d2 = d1 != NULL ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
-    if (len >= GW_PKI_JWT_MAX || d2 == NULL ||
-        memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token))) {
+    if (len >= GW_PKI_JWT_MAX || d2 == NULL || d2 == d1 + 1 ||
+        memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)) != NULL) {
         return -EBADMSG;
     }
     if (b64((const uint8_t *)JWT_HEADER, strlen(JWT_HEADER), header_b64, sizeof(header_b64),

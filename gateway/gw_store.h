@@ -515,4 +515,93 @@ int gw_store_provision(struct gw_store *st, const struct gw_provision_req *req, 
                        enum gw_provision_status *status, char *token_out, size_t token_out_len,
                        char *why, size_t why_len);
 
+/* ---- device profiles (gw_store_profile.c) ---- */
+
+struct profile_config;
+struct profile_power;
+
+/* One row of a profile listing; strings are copies. */
+struct gw_profile_info {
+    int64_t id;
+    char uuid[37];
+    char name[GW_STORE_NAME_MAX];
+    bool is_default;
+    char transport_type[16]; /* transportType: "COAP" or "DEFAULT" */
+    char device_type[16];    /* coap_device_type: "DEFAULT" or "EFENTO" */
+    char payload_type[16];   /* payload_type: "JSON" or "PROTOBUF" */
+    int64_t n_devices;       /* devices that use the profile */
+    int64_t created_ms;
+    int64_t updated_ms; /* last change of JSON, schemas or default flag */
+};
+
+typedef int (*gw_store_profile_fn)(void *arg, const struct gw_profile_info *p);
+
+/*
+ * Creates profile p->name, or replaces the JSON and schemas of the profile with that name (its
+ * id, uuid and devices stay). json is the normalised ThingsBoard JSON of profile_config_parse();
+ * blob the descriptor container of gw_protoc_profile() or NULL. The columns device type, payload
+ * type and provision key are taken from p, and the JSON's "default" is rewritten to the stored
+ * flag: a profile becomes the default only through gw_store_profile_set_default(), except that
+ * "default": true on the current default is kept. *is_created (may be NULL) tells which case.
+ * Returns: 0, -EEXIST (another profile is the default, or the provision key is taken; err says
+ * which), -EBUSY (a transportType change while devices use the profile), -EIO.
+ */
+int gw_store_profile_save(struct gw_store *st, const struct profile_config *p, const char *json,
+                          const uint8_t *blob, size_t blob_len, int64_t now_ms, bool *is_created,
+                          char *err, size_t err_len);
+
+/*
+ * Loads profile profile_id for the device API: JSON parsed and Protobuf schemas attached.
+ * *updated_ms (may be NULL) is the version to revalidate a cache with gw_store_profile_updated().
+ * Returns: 0, -ENOENT, -EIO, -EINVAL (the stored profile cannot be used; err says why).
+ * Ownership: caller owns *out, release with profile_config_fini().
+ */
+int gw_store_profile_load(struct gw_store *st, int64_t profile_id, struct profile_config *out,
+                          int64_t *updated_ms, char *err, size_t err_len);
+
+/* The profile's last change time (cache revalidation). Returns: 0, -ENOENT, -EIO. */
+int gw_store_profile_updated(struct gw_store *st, int64_t profile_id, int64_t *updated_ms);
+
+/*
+ * Finds a profile by name: its listing row and (json not NULL) its stored JSON.
+ * Returns: 0, -ENOENT, -EIO, -ENOMEM. Ownership: caller owns *json (free()).
+ */
+int gw_store_profile_get(struct gw_store *st, const char *name, struct gw_profile_info *info,
+                         char **json);
+
+/* Lists every profile in name order. Returns: 0, -EIO, or the callback's non-zero value. */
+int gw_store_profile_list(struct gw_store *st, gw_store_profile_fn fn, void *arg);
+
+/* Makes profile name the default (the previous one loses the flag, same transaction). */
+int gw_store_profile_set_default(struct gw_store *st, const char *name, int64_t now_ms);
+
+/*
+ * Deletes a profile and its OTA packages.
+ * Returns: 0, -ENOENT, -EPERM (the default profile), -EBUSY (devices use it), -EIO; err says why.
+ */
+int gw_store_profile_delete(struct gw_store *st, const char *name, char *err, size_t err_len);
+
+/*
+ * Moves device `device` to profile `profile` (also its ThingsBoard "type", and for a transport
+ * DEFAULT profile its transport configuration becomes {"type":"DEFAULT"}). The next uplink is
+ * read with the new profile.
+ * Returns: 0, -ENOENT (err says whether the device or the profile), -EIO.
+ */
+int gw_store_device_set_profile(struct gw_store *st, const char *device, const char *profile,
+                                int64_t now_ms, char *err, size_t err_len);
+
+/*
+ * Sets a device's power-saving override (deviceData.transportConfiguration JSON, checked with
+ * profile_power_parse()), or clears it (power_json NULL).
+ * Returns: 0, -EINVAL (err names the member), -ENOENT, -EIO.
+ */
+int gw_store_device_set_power(struct gw_store *st, const char *device, const char *power_json,
+                              char *err, size_t err_len);
+
+/*
+ * A device's power-saving override (mode UNSET when it has none).
+ * Returns: 0, -ENOENT, -EIO, -EINVAL (the stored override does not parse: *out has none).
+ */
+int gw_store_device_power(struct gw_store *st, int64_t device_id, struct profile_power *out);
+
 #endif /* GW_STORE_H: sections are added above this line */

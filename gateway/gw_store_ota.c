@@ -119,19 +119,20 @@ int gw_store_ota_for_device(struct gw_store *st, int64_t device_id, bool is_soft
 int gw_store_ota_read(struct gw_store *st, int64_t package_id, int64_t offset, size_t len,
                       uint8_t *buf)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = prep(st, "SELECT substr(data, ?2, ?3) FROM ota_package WHERE id = ?1", &s);
+    sqlite3_blob *blob = NULL;
+    int rc;
 
-    if (rc == 0) {
-        (void)sqlite3_bind_int64(s, 1, package_id);
-        (void)sqlite3_bind_int64(s, 2, offset + 1);
-        (void)sqlite3_bind_int64(s, 3, (int64_t)len);
-        rc = sqlite3_step(s) == SQLITE_ROW && (size_t)sqlite3_column_bytes(s, 0) == len ? 0 : -EIO;
-        if (rc == 0 && len > 0) {
-            memcpy(buf, sqlite3_column_blob(s, 0), len);
-        }
+    /* Incremental BLOB I/O reads only the pages of this slice, not the whole image. */
+    if (sqlite3_blob_open(st->db, "main", "ota_package", "data", package_id, 0, &blob) !=
+        SQLITE_OK) {
+        sqlite3_blob_close(blob);
+        return -EIO;
     }
-    sqlite3_finalize(s);
+    rc = offset < 0 || offset + (int64_t)len > sqlite3_blob_bytes(blob) ||
+                 sqlite3_blob_read(blob, buf, (int)len, (int)offset) != SQLITE_OK
+             ? -EIO
+             : 0;
+    (void)sqlite3_blob_close(blob);
     return rc;
 }
 

@@ -123,8 +123,9 @@ static const struct gw_store_migration_step gw_store_migrations[] = {
          " checksum_algorithm TEXT, checksum TEXT,"
          " content_type TEXT, file_name TEXT, size_bytes INTEGER,"
          " data BLOB,"
-         " created_ms INTEGER NOT NULL,"
-         " UNIQUE (profile_id, type, title, version));" },
+         " created_ms INTEGER NOT NULL);" },
+    { 1, "CREATE UNIQUE INDEX ota_package_version ON ota_package(COALESCE(profile_id, 0), type,"
+         " title, version);" },
     { 1, "CREATE TABLE event ("
          " id INTEGER PRIMARY KEY,"
          " device_id INTEGER NOT NULL REFERENCES device(id) ON DELETE CASCADE,"

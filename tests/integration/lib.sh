@@ -104,9 +104,9 @@ coap() {
     m=$1
     p=$2
     shift 2
-    if [ $# -gt 0 ]; then
-        pl=$1
-        shift
+    pl=""
+    [ $# -gt 0 ] && pl=$1 && shift
+    if [ -n "$pl" ]; then
         out=$(coap-client-notls -v 6 -B 5 -m "$m" -e "$pl" "$@" "coap://127.0.0.1:$NBG_PORT/$p" 2>&1)
     else
         out=$(coap-client-notls -v 6 -B 5 -m "$m" "$@" "coap://127.0.0.1:$NBG_PORT/$p" 2>&1)

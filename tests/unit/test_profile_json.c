@@ -28,7 +28,7 @@
 static const struct profile_limits lim_default = { 1000, 0, true };
 static const struct profile_limits lim_no_cast = { 1000, 0, false };
 
-/* ---- helpers ------------------------------------------------------------------------------------ */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 /* Renders a batch as "<ts> <key>=<T>:<json>, ...". */
 static void render(const struct profile_batch *b, char *out, size_t out_len)
@@ -60,10 +60,9 @@ static void check_decode(const char *what, const char *text, size_t len, bool is
 
     assert_int_equal(profile_batch_init(&b, cap), 0);
     memset(err, 'X', sizeof(err));
-    rc = is_telemetry ? profile_json_telemetry((const uint8_t *)text, len, NOW_MS, lim, &b, err,
-                                               sizeof(err))
-                      : profile_json_attributes((const uint8_t *)text, len, lim, &b, err,
-                                                sizeof(err));
+    rc = is_telemetry
+             ? profile_json_telemetry((const uint8_t *)text, len, NOW_MS, lim, &b, err, sizeof(err))
+             : profile_json_attributes((const uint8_t *)text, len, lim, &b, err, sizeof(err));
     render(&b, got, sizeof(got));
     if (want_err != NULL) {
         if (rc != -EBADMSG || strcmp(err, want_err) != 0 || b.n != 0) {
@@ -117,11 +116,26 @@ struct typing_case {
     const char *s; /* STRING or JSON text ("<N>" is N zeros), or the diagnostic */
 };
 
-#define T_L(j, v)           { j, true, PROFILE_VT_LONG, v, 0, NULL }
-#define T_D(j, v)           { j, true, PROFILE_VT_DOUBLE, 0, v, NULL }
-#define T_S(j, v)           { j, true, PROFILE_VT_STRING, 0, 0, v }
-#define T_J(j, v)           { j, true, PROFILE_VT_JSON, 0, 0, v }
-#define T_ERR(j, cast, msg) { j, cast, -1, 0, 0, msg }
+#define T_L(j, v)                                                                                  \
+    {                                                                                              \
+        j, true, PROFILE_VT_LONG, v, 0, NULL                                                       \
+    }
+#define T_D(j, v)                                                                                  \
+    {                                                                                              \
+        j, true, PROFILE_VT_DOUBLE, 0, v, NULL                                                     \
+    }
+#define T_S(j, v)                                                                                  \
+    {                                                                                              \
+        j, true, PROFILE_VT_STRING, 0, 0, v                                                        \
+    }
+#define T_J(j, v)                                                                                  \
+    {                                                                                              \
+        j, true, PROFILE_VT_JSON, 0, 0, v                                                          \
+    }
+#define T_ERR(j, cast, msg)                                                                        \
+    {                                                                                              \
+        j, cast, -1, 0, 0, msg                                                                     \
+    }
 
 static const struct typing_case typing_cases[] = {
     /* the spec's example table */
@@ -196,7 +210,8 @@ static const struct typing_case typing_cases[] = {
     { "true", true, PROFILE_VT_BOOLEAN, 1, 0, NULL },
     { "false", true, PROFILE_VT_BOOLEAN, 0, 0, NULL },
     { "null", true, 0, 0, 0, NULL },
-    T_J("{ \"a\" : [1, 2.50, {\"b\":null}] , \"c\":true}", "{\"a\":[1,2.50,{\"b\":null}],\"c\":true}"),
+    T_J("{ \"a\" : [1, 2.50, {\"b\":null}] , \"c\":true}",
+        "{\"a\":[1,2.50,{\"b\":null}],\"c\":true}"),
     T_J("[ 1e400 , -0.0e-0, \"x\\n\\u00e9\\u2028/\\\"\" ]",
         "[1e400,-0.0e-0,\"x\\n\xc3\xa9\\u2028/\\\"\"]"),
     T_J("[0,1,2,3,4,5,6,7,8,9,10,11,12.50]", "[0,1,2,3,4,5,6,7,8,9,10,11,12.50]"),
@@ -243,7 +258,7 @@ static void check_typing(const struct typing_case *c, const struct profile_batch
             fail_msg("%s: want %lld, got %lld", c->json, (long long)c->l, (long long)v->l);
         }
     } else if (v->type == PROFILE_VT_DOUBLE) {
-        if (v->d != c->d || signbit(v->d)) {
+        if (v->d != c->d || (c->d == 0.0 && signbit(v->d))) {
             fail_msg("%s: want %.17g, got %.17g", c->json, c->d, v->d);
         }
     } else {
@@ -277,8 +292,7 @@ static void test_typing(void **state)
         check_typing(c, &b, rc, err);
         /* telemetry types the same way */
         profile_batch_clear(&b);
-        rc = profile_json_telemetry((const uint8_t *)text, len, NOW_MS, &lim, &b, err,
-                                    sizeof(err));
+        rc = profile_json_telemetry((const uint8_t *)text, len, NOW_MS, &lim, &b, err, sizeof(err));
         check_typing(c, &b, rc, err);
         profile_batch_fini(&b);
         free(text);
@@ -286,7 +300,7 @@ static void test_typing(void **state)
     }
 }
 
-/* ---- payload shapes (sections 5.1 and 6.1) ---------------------------------------------------- */
+/* ---- payload shapes (sections 5.1 and 6.1) --------------------------------------------------- */
 
 struct shape_case {
     bool is_telemetry;
@@ -295,10 +309,22 @@ struct shape_case {
     const char *records; /* expected records when err is NULL */
 };
 
-#define TEL(t, r)      { true, t, NULL, r }
-#define TEL_ERR(t, e)  { true, t, e, NULL }
-#define ATTR(t, r)     { false, t, NULL, r }
-#define ATTR_ERR(t, e) { false, t, e, NULL }
+#define TEL(t, r)                                                                                  \
+    {                                                                                              \
+        true, t, NULL, r                                                                           \
+    }
+#define TEL_ERR(t, e)                                                                              \
+    {                                                                                              \
+        true, t, e, NULL                                                                           \
+    }
+#define ATTR(t, r)                                                                                 \
+    {                                                                                              \
+        false, t, NULL, r                                                                          \
+    }
+#define ATTR_ERR(t, e)                                                                             \
+    {                                                                                              \
+        false, t, e, NULL                                                                          \
+    }
 
 static const struct shape_case shape_cases[] = {
     TEL("{\"a\":1}", "1000 a=L:1"),
@@ -365,7 +391,8 @@ static const struct shape_case shape_cases[] = {
     ATTR("{\"ts\":1,\"values\":{}}", "0 ts=L:1, 0 values=J:{}"),
     ATTR("{\"a\":null,\"b\":2.5,\"c\":\"2.5\"}", "0 b=D:2.5, 0 c=D:2.5"),
     ATTR("{}", ""),
-    ATTR("{\"fw\":{\"v\":[1,{\"x\":null}]},\"on\":false}", "0 fw=J:{\"v\":[1,{\"x\":null}]}, 0 on=B:false"),
+    ATTR("{\"fw\":{\"v\":[1,{\"x\":null}]},\"on\":false}",
+         "0 fw=J:{\"v\":[1,{\"x\":null}]}, 0 on=B:false"),
     ATTR_ERR("[{\"a\":1}]", "payload must be a JSON object"),
     ATTR_ERR("[]", "payload must be a JSON object"),
     ATTR_ERR("42", "payload must be a JSON object"),
@@ -386,7 +413,7 @@ static void test_shapes(void **state)
     }
 }
 
-/* ---- syntax errors, NUL and other refusals (section 13.1) -------------------------------------- */
+/* ---- syntax errors, NUL and other refusals (section 13.1) ------------------------------------ */
 
 struct syntax_case {
     const char *text; /* "<N>" is N zeros */
@@ -405,7 +432,7 @@ static const struct syntax_case syntax_cases[] = {
     { "# c\n{\"a\":1}", 0, "invalid JSON at line 1, column 1: invalid token near '#'" },
     { "{\"a\":NaN}", 0, "invalid JSON at line 1, column 8: invalid token near 'NaN'" },
     { "{\"a\":Infinity}", 0, "invalid JSON at line 1, column 13: invalid token near 'Infinity'" },
-    { "{\"a\":-Infinity}", 0, "invalid JSON at line 1, column 7: invalid token near '-'" },
+    { "{\"a\":-Infinity}", 0, "invalid JSON at line 1, column 6: invalid token near '-'" },
     { "{\"a\"=1}", 0, "invalid JSON at line 1, column 5: ':' expected near '='" },
     { "{\"a\"=>1}", 0, "invalid JSON at line 1, column 5: ':' expected near '='" },
     { "{\"a\":1;\"b\":2}", 0, "invalid JSON at line 1, column 7: '}' expected near ';'" },
@@ -416,13 +443,14 @@ static const struct syntax_case syntax_cases[] = {
     { "{\"a\":.5}", 0, "invalid JSON at line 1, column 6: invalid token near '.'" },
     { "{\"a\":+1}", 0, "invalid JSON at line 1, column 6: invalid token near '+'" },
     { "{\"a\":0x10}", 0, "invalid JSON at line 1, column 7: '}' expected near 'x'" },
-    { "{\"a\":1e}", 0, "invalid JSON at line 1, column 8: invalid token near '1e}'" },
+    { "{\"a\":1e}", 0, "invalid JSON at line 1, column 7: invalid token near '1e'" },
     { "{1:2}", 0, "invalid JSON at line 1, column 2: string or '}' expected near '1'" },
     { "{\"a\":{12:2}}", 0, "invalid JSON at line 1, column 8: string or '}' expected near '12'" },
     { "\n\n  {\"x\": y}", 0, "invalid JSON at line 3, column 9: invalid token near 'y'" },
     { "{\"a\":\"\xc3\xa9\xc3\xa9\" x}", 0,
       "invalid JSON at line 1, column 11: '}' expected near 'x'" },
-    { "{\"a\":\"\xff\"}", 0, "invalid JSON at line 1, column 6: unable to decode byte 0xff" },
+    { "{\"a\":\"\xff\"}", 0,
+      "invalid JSON at line 1, column 6: unable to decode byte 0xff near '\"'" },
     { "{\"a\":\"\x01\"}", 0, "invalid JSON at line 1, column 6: control character 0x1 near '\"'" },
     { "\xef\xbb\xbf{}", 0, "invalid JSON at line 1, column 1: invalid token near '\xef\xbb\xbf'" },
     { " ", 0, "invalid JSON at line 1, column 1: unexpected token near end of file" },
@@ -430,14 +458,23 @@ static const struct syntax_case syntax_cases[] = {
     { "{\"a\":\"x", 0, "invalid JSON at line 1, column 7: premature end of input near '\"x'" },
     { "{\"a\":\"\\x\"}", 0, "invalid JSON at line 1, column 8: invalid escape near '\"\\x'" },
     { "{\"a\":\"\\ud800\"}", 0,
-      "invalid JSON at line 1, column 13: invalid Unicode '\\ud800' near '\"\\ud800'" },
-    { "{\"a\":1}\0", 8, "invalid JSON at line 1, column 8: end of file expected near end of file" },
+      "invalid JSON at line 1, column 13: invalid Unicode '\\uD800' near '\"\\ud800\"'" },
+    { "{\"a\":1}\0", 8, "NUL characters are not supported" },
+    { "[true\0]", 7, "NUL characters are not supported" },
+    { "[1\0,2]", 6, "NUL characters are not supported" },
+    { "{\"a\":\"\0\"}", 9, "invalid JSON at line 1, column 6: control character 0x0 near '\"'" },
+    { "2\0", 2, "NUL characters are not supported" },
+    { "{x\0}", 4, "invalid JSON at line 1, column 2: string or '}' expected near 'x'" },
     /* errors after numbers jansson alone would refuse keep their own position */
     { "{\"a\":1e400, x}", 0, "invalid JSON at line 1, column 13: string or '}' expected near 'x'" },
     { "{\"a\":99701010061400066001,\n\"b\": x}", 0,
       "invalid JSON at line 2, column 6: invalid token near 'x'" },
     { "{\"a\" 1e400}", 0, "invalid JSON at line 1, column 10: ':' expected near '1e400'" },
-    { "[1<400>,]", 0, "invalid JSON at line 1, column 404: invalid token near ']'" },
+    { "[1<400>,]", 0, "invalid JSON at line 1, column 404: unexpected token near ']'" },
+    { "{\"b\"7-9283372036854775808}", 0,
+      "invalid JSON at line 1, column 5: ':' expected near '7'" },
+    { "[1e400e5]", 0, "invalid JSON at line 1, column 7: ']' expected near 'e'" },
+    { "[-1e400.5]", 0, "invalid JSON at line 1, column 8: ']' expected near '.'" },
     /* NUL: the first problem in the text wins */
     { "{\"a\":\"x\\u0000y\"}", 0, "NUL characters are not supported" },
     { "{\"a\\u0000\":1}", 0, "NUL characters are not supported" },
@@ -446,7 +483,8 @@ static const struct syntax_case syntax_cases[] = {
     { "{\"a\":{\"b\":[\"\\u0000\"]}}", 0, "NUL characters are not supported" },
     { "{\"ts\":1,\"values\":{},\"x\":\"\\u0000\"}", 0, "NUL characters are not supported" },
     { "{\"a\":\"\\u0000\", x}", 0, "NUL characters are not supported" },
-    { "{x, \"a\":\"\\u0000\"}", 0, "invalid JSON at line 1, column 2: invalid token near 'x'" },
+    { "{x, \"a\":\"\\u0000\"}", 0,
+      "invalid JSON at line 1, column 2: string or '}' expected near 'x'" },
     { "{\"a\":\"\\u0000\"", 0, "NUL characters are not supported" },
     /* limits of the parser itself */
     { "payload larger than 1048576 bytes", 0, "payload larger than 1048576 bytes" },
@@ -467,9 +505,14 @@ static void test_syntax(void **state)
             assert_non_null(text);
             memset(text, '[', len);
             text[len] = '\0';
+        } else if (c->len > 0) {
+            text = malloc(c->len);
+            assert_non_null(text);
+            memcpy(text, c->text, c->len);
+            len = c->len;
         } else {
             text = expand(c->text);
-            len = c->len > 0 ? c->len : strlen(text);
+            len = strlen(text);
         }
         check_decode("telemetry", text, len, true, &lim_default, 1000, c->err, NULL);
         check_decode("attributes", text, len, false, &lim_default, 1000, c->err, NULL);
@@ -477,7 +520,7 @@ static void test_syntax(void **state)
     }
 }
 
-/* ---- limits (section 18) ---------------------------------------------------------------------- */
+/* ---- limits (section 18) --------------------------------------------------------------------- */
 
 struct limit_case {
     bool is_telemetry;
@@ -513,8 +556,7 @@ static const struct limit_case limit_cases[] = {
     { true, 10, 3, 10, "{\"ts\":\"123456\",\"values\":{\"k\":\"x\"}}", NULL, "123456 k=S:\"x\"" },
     { true, 10, 3, 10, "{\"a\\nb\":\"toolong\"}", "value of \"a?b\" longer than 3 characters",
       NULL },
-    { true, 10, 1, 10,
-      "{\"<70>\":\"toolong\"}",
+    { true, 10, 1, 10, "{\"<70>\":\"toolong\"}",
       "value of \"0000000000000000000000000000000000000000000000000000000000000000...\" longer "
       "than 1 characters",
       NULL },
@@ -536,4 +578,243 @@ static void test_limits(void **state)
         free(want);
         free(text);
     }
+}
+
+/* ---- rendering values (profile_value_to_json) ------------------------------------------------ */
+
+struct render_case {
+    struct profile_value v;
+    size_t buf_len;   /* bytes offered; the full text must need strlen(text) */
+    const char *text; /* the full text */
+};
+
+#define R_V(t, bb, ll, dd, ss)                                                                     \
+    {                                                                                              \
+        t, bb, ll, dd, (char *)(ss), sizeof(ss) - 1                                                \
+    }
+#define R_NUM(t, bb, ll, dd)                                                                       \
+    {                                                                                              \
+        t, bb, ll, dd, NULL, 0                                                                     \
+    }
+
+static const struct render_case render_cases[] = {
+    { R_NUM(PROFILE_VT_BOOLEAN, true, 0, 0), 64, "true" },
+    { R_NUM(PROFILE_VT_BOOLEAN, false, 0, 0), 64, "false" },
+    { R_NUM(PROFILE_VT_LONG, false, 0, 0), 64, "0" },
+    { R_NUM(PROFILE_VT_LONG, false, INT64_MIN, 0), 64, "-9223372036854775808" },
+    { R_NUM(PROFILE_VT_LONG, false, INT64_MAX, 0), 64, "9223372036854775807" },
+    { R_NUM(PROFILE_VT_DOUBLE, false, 0, 42.0), 64, "42.0" },
+    { R_NUM(PROFILE_VT_DOUBLE, false, 0, 0.0), 64, "0.0" },
+    { R_NUM(PROFILE_VT_DOUBLE, false, 0, -0.0), 64, "-0.0" },
+    { R_NUM(PROFILE_VT_DOUBLE, false, 0, 0.1), 64, "0.1" },
+    { R_NUM(PROFILE_VT_DOUBLE, false, 0, -3.25), 64, "-3.25" },
+    { R_NUM(PROFILE_VT_DOUBLE, false, 0, 0.30000000000000004), 64, "0.30000000000000004" },
+    { R_NUM(PROFILE_VT_DOUBLE, false, 0, 1e15), 64, "1e+15" },
+    { R_NUM(PROFILE_VT_DOUBLE, false, 0, 123456789012345.0), 64, "123456789012345.0" },
+    { R_NUM(PROFILE_VT_DOUBLE, false, 0, 1e300), 64, "1e+300" },
+    { R_NUM(PROFILE_VT_DOUBLE, false, 0, 1e-7), 64, "1e-07" },
+    { R_NUM(PROFILE_VT_DOUBLE, false, 0, 1.7976931348623157e308), 64, "1.7976931348623157e+308" },
+    { R_NUM(PROFILE_VT_DOUBLE, false, 0, 5e-324), 64, "4.94065645841247e-324" },
+    { R_V(PROFILE_VT_STRING, false, 0, 0, ""), 64, "\"\"" },
+    { R_V(PROFILE_VT_STRING, false, 0, 0,
+          "a\"b\\c/\n\r\t\b\f\x01\x1f\x7f\xc3\xa9\xe2\x80\xa8\xe2\x80\xa9"),
+      64, "\"a\\\"b\\\\c/\\n\\r\\t\\b\\f\\u0001\\u001f\x7f\xc3\xa9\\u2028\\u2029\"" },
+    { R_V(PROFILE_VT_JSON, false, 0, 0, "{\"a\":[1,2.50]}"), 64, "{\"a\":[1,2.50]}" },
+    /* truncation: like snprintf, the full length is returned */
+    { R_NUM(PROFILE_VT_LONG, false, 12345, 0), 4, "12345" },
+    { R_NUM(PROFILE_VT_DOUBLE, false, 0, 42.0), 3, "42.0" },
+    { R_V(PROFILE_VT_STRING, false, 0, 0, "abc"), 3, "\"abc\"" },
+    { R_V(PROFILE_VT_STRING, false, 0, 0, "a\nb"), 4, "\"a\\nb\"" },
+    { R_NUM(PROFILE_VT_LONG, false, 12345, 0), 1, "12345" },
+    { R_NUM(PROFILE_VT_LONG, false, 12345, 0), 0, "12345" },
+};
+
+static void test_render(void **state)
+{
+    size_t i, n, want_len;
+    char buf[64];
+
+    (void)state;
+    for (i = 0; i < sizeof(render_cases) / sizeof(render_cases[0]); i++) {
+        const struct render_case *c = &render_cases[i];
+        memset(buf, 'X', sizeof(buf));
+        n = profile_value_to_json(&c->v, c->buf_len > 0 ? buf : NULL, c->buf_len);
+        want_len = strlen(c->text);
+        if (n != want_len) {
+            fail_msg("case %zu: want length %zu, got %zu", i, want_len, n);
+        }
+        if (c->buf_len == 0) {
+            assert_int_equal(buf[0], 'X');
+            continue;
+        }
+        if (strncmp(buf, c->text, c->buf_len - 1) != 0 ||
+            strlen(buf) != (want_len < c->buf_len ? want_len : c->buf_len - 1)) {
+            fail_msg("case %zu: want \"%s\", got \"%s\"", i, c->text, buf);
+        }
+    }
+}
+
+/* A DOUBLE rendered and decoded again stays the same DOUBLE (what devices read back). */
+static void test_render_round_trip(void **state)
+{
+    static const double values[] = {
+        42.0, 0.1, -3.25, 1234567.875, 1e-5, 2.5e-15, 123456789012345.0, -0.0
+    };
+    struct profile_value v = { PROFILE_VT_DOUBLE, false, 0, 0, NULL, 0 };
+    struct profile_batch b;
+    char text[128], err[256];
+    size_t i, n;
+
+    (void)state;
+    assert_int_equal(profile_batch_init(&b, 1), 0);
+    for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        v.d = values[i];
+        n = (size_t)snprintf(text, sizeof(text), "{\"v\":");
+        n += profile_value_to_json(&v, text + n, sizeof(text) - n);
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "}");
+        assert_int_equal(
+            profile_json_attributes((const uint8_t *)text, n, &lim_default, &b, err, sizeof(err)),
+            0);
+        assert_int_equal(b.n, 1);
+        if (b.kv[0].v.type != PROFILE_VT_DOUBLE || b.kv[0].v.d != values[i]) {
+            fail_msg("%s: read back as type %d %.17g", text, (int)b.kv[0].v.type, b.kv[0].v.d);
+        }
+        profile_batch_clear(&b);
+    }
+    profile_batch_fini(&b);
+}
+
+/* JSON values are valid compact JSON that jansson reads back to the same tree. */
+static void test_json_values_reparse(void **state)
+{
+    static const char *const texts[] = {
+        "{\"v\":{\"a\":[1,2.5,-3e2,true,false,null,\"s\\\"\\\\\\n\\u0001\"],\"b\":{}}}",
+        "{\"v\":[{\"\\u00e9\":\"\\u2028\"},[[],[[]]],\"\\ud83d\\ude00\"]}",
+    };
+    struct profile_batch b;
+    json_t *got, *want, *v;
+    char err[256];
+    size_t i;
+
+    (void)state;
+    assert_int_equal(profile_batch_init(&b, 1), 0);
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        assert_int_equal(profile_json_attributes((const uint8_t *)texts[i], strlen(texts[i]),
+                                                 &lim_default, &b, err, sizeof(err)),
+                         0);
+        assert_int_equal(b.kv[0].v.type, PROFILE_VT_JSON);
+        assert_int_equal(strlen(b.kv[0].v.s), b.kv[0].v.s_len);
+        got = json_loads(b.kv[0].v.s, JSON_DECODE_ANY, NULL);
+        want = json_loads(texts[i], 0, NULL);
+        assert_non_null(got);
+        assert_non_null(want);
+        v = json_object_get(want, "v");
+        assert_true(json_equal(got, v));
+        json_decref(got);
+        json_decref(want);
+        profile_batch_clear(&b);
+    }
+    profile_batch_fini(&b);
+}
+
+/* ---- the batch and the error contract -------------------------------------------------------- */
+
+static void test_batch_contract(void **state)
+{
+    static const char ok[] = "{\"a\":1,\"s\":\"x\",\"j\":[1]}";
+    static const char bad[] = "{\"a\":1,\"b\":\"x\",\"c\":oops}";
+    struct profile_batch b;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(profile_batch_init(&b, 8), 0);
+    assert_int_equal(b.cap, 8);
+    /* success appends */
+    assert_int_equal(profile_json_attributes((const uint8_t *)ok, strlen(ok), &lim_default, &b, err,
+                                             sizeof(err)),
+                     0);
+    assert_int_equal(profile_json_telemetry((const uint8_t *)ok, strlen(ok), 7, &lim_default, &b,
+                                            err, sizeof(err)),
+                     0);
+    assert_int_equal(b.n, 6);
+    assert_int_equal(b.kv[0].ts_ms, 0);
+    assert_int_equal(b.kv[3].ts_ms, 7);
+    assert_string_equal(b.kv[4].key, "s");
+    assert_int_equal(b.kv[4].v.s_len, 1);
+    /* any error leaves the batch empty */
+    assert_int_equal(profile_json_telemetry((const uint8_t *)bad, strlen(bad), 7, &lim_default, &b,
+                                            err, sizeof(err)),
+                     -EBADMSG);
+    assert_int_equal(b.n, 0);
+    assert_int_equal(b.cap, 8);
+    assert_string_equal(err, "invalid JSON at line 1, column 23: invalid token near 'oops'");
+    /* the diagnostic is cut to the caller's buffer; no buffer at all is fine */
+    assert_int_equal(profile_json_telemetry((const uint8_t *)"", 0, 7, &lim_default, &b, err, 10),
+                     -EBADMSG);
+    assert_string_equal(err, "empty pay");
+    assert_int_equal(profile_json_telemetry(NULL, 0, 7, &lim_default, &b, NULL, 0), -EBADMSG);
+    assert_int_equal(
+        profile_json_telemetry((const uint8_t *)bad, strlen(bad), 7, &lim_default, &b, err, 1),
+        -EBADMSG);
+    assert_string_equal(err, "");
+    /* success clears a stale diagnostic */
+    assert_int_equal(profile_json_attributes((const uint8_t *)ok, strlen(ok), &lim_default, &b, err,
+                                             sizeof(err)),
+                     0);
+    assert_string_equal(err, "");
+    profile_batch_clear(&b);
+    assert_int_equal(b.n, 0);
+    profile_batch_fini(&b);
+    assert_null(b.kv);
+    assert_int_equal(b.cap, 0);
+    /* a zero-capacity batch still takes payloads without records */
+    assert_int_equal(profile_batch_init(&b, 0), 0);
+    assert_int_equal(
+        profile_json_telemetry((const uint8_t *)"{}", 2, 7, &lim_no_cast, &b, err, sizeof(err)), 0);
+    profile_batch_fini(&b);
+}
+
+/* A long diagnostic is cut at 200 bytes between UTF-8 characters. */
+static void test_diag_cut(void **state)
+{
+    struct profile_limits lim = { 10, 1, true };
+    struct profile_batch b;
+    char text[400], err[512];
+    size_t i, n = 0;
+
+    (void)state;
+    n += (size_t)snprintf(text, sizeof(text), "{\"");
+    for (i = 0; i < 40; i++) {
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "\xe2\x82\xac"); /* 3-byte euro sign */
+    }
+    n += (size_t)snprintf(text + n, sizeof(text) - n, "\":\"long\"} x");
+    assert_int_equal(profile_batch_init(&b, 10), 0);
+    assert_int_equal(profile_json_attributes((const uint8_t *)text, n, &lim, &b, err, sizeof(err)),
+                     -EBADMSG);
+    assert_true(strlen(err) <= 200);
+    assert_non_null(strstr(err, "end of file expected"));
+    text[n - 2] = '\0'; /* now valid: the string limit speaks, with the key cut to 63 bytes */
+    assert_int_equal(
+        profile_json_attributes((const uint8_t *)text, n - 2, &lim, &b, err, sizeof(err)),
+        -EBADMSG);
+    assert_int_equal(strncmp(err, "value of \"", 10), 0);
+    assert_int_equal(strlen(err), strlen("value of \"...\" longer than 1 characters") + 63);
+    profile_batch_fini(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_typing),
+        cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_syntax),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_render),
+        cmocka_unit_test(test_render_round_trip),
+        cmocka_unit_test(test_json_values_reparse),
+        cmocka_unit_test(test_batch_contract),
+        cmocka_unit_test(test_diag_cut),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,14 +136,20 @@ static int print_device(void *arg, const struct gw_device_info *d)
     char when[40];
 
     if (o->is_json) {
-        json_t *row = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I}", "id", (json_int_t)d->id, "name",
-                                d->name, "profile", d->profile, "token", d->token, "createdTime",
-                                (json_int_t)d->created_ms, "lastActivityTime",
-                                (json_int_t)d->last_activity_ms);
+        json_t *row = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "id", (json_int_t)d->id,
+                                "name", d->name, "profile", d->profile, "token", d->token,
+                                "createdTime", (json_int_t)d->created_ms, "lastActivityTime",
+                                (json_int_t)d->last_activity_ms, "inactivityTimeout",
+                                (json_int_t)d->inactivity_timeout_ms, "active", d->is_active);
         return row != NULL ? json_array_append_new(o->array, row) : -ENOMEM;
     }
     format_time(d->last_activity_ms, when, sizeof(when));
-    printf("%-24s %-16s %-24s last seen %s\n", d->name, d->profile, d->token, when);
+    printf("%-24s %-16s %-24s %-8s last seen %s, inactive after %llds\n", d->name, d->profile,
+           d->token,
+           d->last_activity_ms == 0 ? "never"
+           : d->is_active           ? "active"
+                                    : "inactive",
+           when, (long long)(d->inactivity_timeout_ms / 1000));
     return 0;
 }
 
@@ -173,7 +179,7 @@ static int cmd_device(struct gw_store *st, int argc, char **argv, const struct g
 
     if (argc >= 1 && strcmp(argv[0], "list") == 0 && argc == 1) {
         out.array = o->is_json ? json_array() : NULL;
-        rc = gw_store_device_list(st, print_device, &out);
+        rc = gw_store_device_list(st, now_ms(), o->default_inactivity_ms, print_device, &out);
         return finish_json(&out, rc) == 0 ? 0 : 1;
     }
     if (argc == 2 && strcmp(argv[0], "add") == 0) {
@@ -336,8 +342,8 @@ static int ask_password(char *hash, size_t hash_len)
     long n;
     int rc = read_line("Password: ", pw, sizeof(pw));
 
-    if (rc == 1 && (read_line("Repeat password: ", again, sizeof(again)) < 0 ||
-                    strcmp(pw, again) != 0)) {
+    if (rc == 1 &&
+        (read_line("Repeat password: ", again, sizeof(again)) < 0 || strcmp(pw, again) != 0)) {
         fprintf(stderr, "nbgate: the passwords differ\n");
         rc = -EINVAL;
     }
@@ -377,7 +383,8 @@ static int cmd_admin(struct gw_store *st, int argc, char **argv)
         }
     }
     if (user[0] == '\0' || user[i] != '\0' || strlen(user) > 255 || utf8_chars(user) < 0) {
-        fprintf(stderr, "nbgate: the user name must be 1 to 255 bytes without control characters\n");
+        fprintf(stderr,
+                "nbgate: the user name must be 1 to 255 bytes without control characters\n");
         return 2;
     }
     if (ask_password(hash, sizeof(hash)) != 0) {
@@ -538,7 +545,8 @@ static int cmd_profile(struct gw_store *st, int argc, char **argv, const struct 
     if (argc == 2 && strcmp(argv[0], "set-default") == 0) {
         rc = gw_store_profile_set_default(st, argv[1], now_ms());
         if (rc != 0) {
-            fprintf(stderr, "nbgate: %s\n", rc == -ENOENT ? "no such device profile" : "store error");
+            fprintf(stderr, "nbgate: %s\n",
+                    rc == -ENOENT ? "no such device profile" : "store error");
         }
         return rc == 0 ? 0 : 1;
     }
@@ -583,9 +591,9 @@ static int cmd_device_profile(struct gw_store *st, int argc, char **argv)
 
 bool gw_cli_is_command(const char *name)
 {
-    static const char *const commands[] = { "device",    "telemetry", "attributes", "rpc",
-                                            "downlinks", "ota",       "claim",      "admin",
-                                            "profile" };
+    static const char *const commands[] = { "device", "telemetry", "attributes",
+                                            "rpc",    "downlinks", "ota",
+                                            "claim",  "admin",     "profile" };
     size_t i;
 
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -599,18 +607,12 @@ bool gw_cli_is_command(const char *name)
 static int parse_opts(int argc, char **argv, struct gw_cli_opts *o)
 {
     static const struct option long_opts[] = {
-        { "token", required_argument, NULL, 't' },
-        { "profile", required_argument, NULL, 'p' },
-        { "count", required_argument, NULL, 'n' },
-        { "keys", required_argument, NULL, 'k' },
-        { "limit", required_argument, NULL, 'l' },
-        { "scope", required_argument, NULL, 's' },
-        { "history", no_argument, NULL, 'H' },
-        { "json", no_argument, NULL, 'j' },
-        { "oneway", no_argument, NULL, 'o' },
-        { "wait", no_argument, NULL, 'w' },
-        { "timeout", required_argument, NULL, 'T' },
-        { NULL, 0, NULL, 0 },
+        { "token", required_argument, NULL, 't' },   { "profile", required_argument, NULL, 'p' },
+        { "count", required_argument, NULL, 'n' },   { "keys", required_argument, NULL, 'k' },
+        { "limit", required_argument, NULL, 'l' },   { "scope", required_argument, NULL, 's' },
+        { "history", no_argument, NULL, 'H' },       { "json", no_argument, NULL, 'j' },
+        { "oneway", no_argument, NULL, 'o' },        { "wait", no_argument, NULL, 'w' },
+        { "timeout", required_argument, NULL, 'T' }, { NULL, 0, NULL, 0 },
     };
     char *end;
     int opt;
@@ -678,6 +680,7 @@ int gw_cli_main(const struct gw_config *cfg, int argc, char **argv)
     argc -= optind;
     argv += optind;
     o.max_queued = cfg->max_queued_downlinks;
+    o.default_inactivity_ms = cfg->default_inactivity_timeout_s * 1000;
     if (strcmp(cmd, "device") == 0 && argc > 0 &&
         (strcmp(argv[0], "set-profile") == 0 || strcmp(argv[0], "set-power") == 0)) {
         rc = cmd_device_profile(st, argc, argv);

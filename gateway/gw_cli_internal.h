@@ -18,7 +18,8 @@ struct gw_cli_opts {
     long count;
     long limit;
     long timeout_ms;
-    int64_t max_queued; /* max_queued_downlinks of the configuration */
+    int64_t max_queued;            /* max_queued_downlinks of the configuration */
+    int64_t default_inactivity_ms; /* DEFAULT_INACTIVITY_TIMEOUT in ms */
     bool is_json;
     bool is_history;
     bool is_oneway;

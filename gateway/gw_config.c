@@ -65,6 +65,8 @@ static const struct key_def keys[] = {
       "1000", 1, 1000000 },
     { "json_max_string_value_length", "JSON_MAX_STRING_VALUE_LENGTH", KT_INT,
       F(json_max_string_value_length), "0", 0, 16777216 },
+    { "default_inactivity_timeout_s", "DEFAULT_INACTIVITY_TIMEOUT", KT_INT,
+      F(default_inactivity_timeout_s), "600", 1, 31536000 },
     { "max_observations", "NBGATE_MAX_OBSERVATIONS", KT_INT, F(max_observations), "10000", 0,
       10000000 },
     { "max_queued_downlinks", "NBGATE_MAX_QUEUED_DOWNLINKS", KT_INT, F(max_queued_downlinks), "100",

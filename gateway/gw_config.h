@@ -39,9 +39,10 @@ struct gw_config {
     int64_t max_keys_per_message;
     int64_t json_max_string_value_length; /* characters; 0 = bounded by the payload size */
     bool json_type_cast_enabled;
-    int64_t max_observations;         /* live observations, all devices together */
-    int64_t max_queued_downlinks;     /* unfinished downlinks per device */
-    int64_t wal_autocheckpoint_pages; /* SQLite wal_autocheckpoint; 0 disables */
+    int64_t default_inactivity_timeout_s; /* a device is active this long after its last message */
+    int64_t max_observations;             /* live observations, all devices together */
+    int64_t max_queued_downlinks;         /* unfinished downlinks per device */
+    int64_t wal_autocheckpoint_pages;     /* SQLite wal_autocheckpoint; 0 disables */
     int64_t journal_size_limit_bytes;
 };
 

@@ -137,9 +137,12 @@ out:
 /* In the child: only async-signal-safe calls, then exec. Never returns. */
 static void child(const char *dir, const char *program, const char *file, int out_fd)
 {
-    char *const argv[] = { (char *)(uintptr_t) "protoc", (char *)(uintptr_t) "--proto_path=.",
+    char *const argv[] = { (char *)(uintptr_t) "protoc",
+                           (char *)(uintptr_t) "--proto_path=.",
                            (char *)(uintptr_t) "--descriptor_set_out=out.pb",
-                           (char *)(uintptr_t) "--include_imports", (char *)(uintptr_t)file, NULL };
+                           (char *)(uintptr_t) "--include_imports",
+                           (char *)(uintptr_t)file,
+                           NULL };
     int devnull = open("/dev/null", O_RDONLY);
     int fd;
 
@@ -248,9 +251,8 @@ static void copy_output(const char *out, char *err, size_t err_len)
     (void)snprintf(err, err_len, "%.*s", (int)n, out);
 }
 
-static int compile_in(const char *program, const char *dir, const char *file_name,
-                      const char *text, size_t len, uint8_t **fds, size_t *fds_len, char *err,
-                      size_t err_len)
+static int compile_in(const char *program, const char *dir, const char *file_name, const char *text,
+                      size_t len, uint8_t **fds, size_t *fds_len, char *err, size_t err_len)
 {
     char path[PATH_MAX], out[OUTPUT_MAX + 1];
     int status = 0, rc;

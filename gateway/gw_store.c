@@ -592,21 +592,25 @@ int gw_store_device_add(struct gw_store *st, const char *name, const char *token
     return gw_store_tx_end(st, rc);
 }
 
-int gw_store_device_list(struct gw_store *st, gw_store_device_fn fn, void *arg)
+int gw_store_device_list(struct gw_store *st, int64_t now_ms, int64_t default_timeout_ms,
+                         gw_store_device_fn fn, void *arg)
 {
     sqlite3_stmt *s = NULL;
     struct gw_device_info d;
     int rc = -EIO;
 
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT d.id, d.name, p.name, COALESCE(c.credentials_id, ''),"
-                           " d.created_ms, d.last_activity_ms FROM device d"
-                           " JOIN device_profile p ON p.id = d.profile_id"
-                           " LEFT JOIN credentials c ON c.device_id = d.id"
-                           " AND c.type = 'ACCESS_TOKEN' ORDER BY d.name",
-                           -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            st->db,
+            "SELECT d.id, d.name, p.name, COALESCE(c.credentials_id, ''), d.created_ms,"
+            " d.last_activity_ms, COALESCE((SELECT a.v_long FROM attribute_kv a WHERE"
+            " a.device_id = d.id AND a.scope = 3 AND a.key = 'inactivityTimeout' AND a.type = 2),"
+            " json_extract(p.profile_json, '$.profileData.configuration.inactivityTimeout'), ?2)"
+            " FROM device d JOIN device_profile p ON p.id = d.profile_id LEFT JOIN credentials c"
+            " ON c.device_id = d.id AND c.type = 'ACCESS_TOKEN' ORDER BY d.name",
+            -1, &s, NULL) != SQLITE_OK) {
         goto out;
     }
+    (void)sqlite3_bind_int64(s, 2, default_timeout_ms);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         memset(&d, 0, sizeof(d));
         d.id = sqlite3_column_int64(s, 0);
@@ -615,6 +619,9 @@ int gw_store_device_list(struct gw_store *st, gw_store_device_fn fn, void *arg)
         (void)snprintf(d.token, sizeof(d.token), "%s", (const char *)sqlite3_column_text(s, 3));
         d.created_ms = sqlite3_column_int64(s, 4);
         d.last_activity_ms = sqlite3_column_int64(s, 5);
+        d.inactivity_timeout_ms = sqlite3_column_int64(s, 6);
+        d.is_active =
+            d.last_activity_ms > 0 && now_ms < d.last_activity_ms + d.inactivity_timeout_ms;
         rc = fn(arg, &d);
         if (rc != 0) {
             goto out;

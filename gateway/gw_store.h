@@ -51,7 +51,9 @@ struct gw_device_info {
     char profile[GW_STORE_NAME_MAX];
     char token[GW_STORE_TOKEN_MAX];
     int64_t created_ms;
-    int64_t last_activity_ms; /* 0 = never seen */
+    int64_t last_activity_ms;      /* 0 = never seen */
+    int64_t inactivity_timeout_ms; /* server attribute, else the profile's, else the default */
+    bool is_active;                /* now < last activity + inactivity timeout */
 };
 
 /*
@@ -111,8 +113,13 @@ typedef int (*gw_store_device_fn)(void *arg, const struct gw_device_info *d);
 typedef int (*gw_store_kv_fn)(void *arg, const char *key, int64_t ts_ms,
                               const struct profile_value *v, int scope);
 
-/* Lists every device in name order. Returns: 0, -EIO, or the callback's non-zero value. */
-int gw_store_device_list(struct gw_store *st, gw_store_device_fn fn, void *arg);
+/*
+ * Lists every device in name order with its activity as of now_ms (default_timeout_ms applies when
+ * neither the device's server attribute inactivityTimeout nor its profile sets one).
+ * Returns: 0, -EIO, or the callback's non-zero value.
+ */
+int gw_store_device_list(struct gw_store *st, int64_t now_ms, int64_t default_timeout_ms,
+                         gw_store_device_fn fn, void *arg);
 
 /*
  * Walks a device's telemetry: the latest value per key (history false) or every stored value

@@ -64,7 +64,8 @@ static void copy_text(char *dst, size_t len, sqlite3_stmt *s, int col)
 #define INFO_COLUMNS                                                                               \
     "SELECT p.id, p.uuid, p.name, p.is_default, COALESCE(json_extract(p.profile_json,"             \
     " '$.transportType'), ''), p.coap_device_type, p.payload_type, (SELECT count(*) FROM device d" \
-    " WHERE d.profile_id = p.id), p.created_ms, p.updated_ms, p.profile_json FROM device_profile p"
+    " WHERE d.profile_id = p.id), p.created_ms, p.updated_ms, p.profile_json FROM device_profile " \
+    "p"
 
 static void info_row(sqlite3_stmt *s, struct gw_profile_info *p)
 {
@@ -110,7 +111,8 @@ static int find_profile(struct gw_store *st, const char *name, struct gw_profile
     return rc;
 }
 
-/* ---- save ------------------------------------------------------------------------------------- */
+/* ---- save -------------------------------------------------------------------------------------
+ */
 
 /* Whether some profile is the default. */
 static int has_default(struct gw_store *st, bool *out)
@@ -197,14 +199,16 @@ static int check_save(struct gw_store *st, const struct profile_config *p,
     if (p->is_default && !(exists && old->is_default)) {
         rc = has_default(st, &is_taken);
         if (rc == 0 && is_taken) {
-            (void)snprintf(err, err_len, "Another default device profile is present (use "
-                                         "`nbgate profile set-default`)");
+            (void)snprintf(err, err_len,
+                           "Another default device profile is present (use "
+                           "`nbgate profile set-default`)");
             rc = -EEXIST;
         }
     }
     if (rc == 0 && exists && old->n_devices > 0 && strcmp(old->transport_type, transport) != 0) {
-        (void)snprintf(err, err_len, "Can't change device profile transport type because "
-                                     "devices referenced it!");
+        (void)snprintf(err, err_len,
+                       "Can't change device profile transport type because "
+                       "devices referenced it!");
         rc = -EBUSY;
     }
     return rc;
@@ -231,8 +235,9 @@ int gw_store_profile_save(struct gw_store *st, const struct profile_config *p, c
         rc = exists ? update_profile(st, &old, p, json, blob, blob_len, now_ms)
                     : insert_profile(st, p, json, blob, blob_len, now_ms);
         if (rc == -EEXIST) {
-            (void)snprintf(err, err_len, "Device profile with such provision device key already "
-                                         "exists!");
+            (void)snprintf(err, err_len,
+                           "Device profile with such provision device key already "
+                           "exists!");
         }
     }
     if (rc == 0 && is_created != NULL) {
@@ -246,7 +251,8 @@ out:
     return rc;
 }
 
-/* ---- read ------------------------------------------------------------------------------------- */
+/* ---- read -------------------------------------------------------------------------------------
+ */
 
 int gw_store_profile_load(struct gw_store *st, int64_t profile_id, struct profile_config *out,
                           int64_t *updated_ms, char *err, size_t err_len)
@@ -256,9 +262,9 @@ int gw_store_profile_load(struct gw_store *st, int64_t profile_id, struct profil
     int rc;
 
     memset(out, 0, sizeof(*out));
-    rc = prepare(st,
-                 "SELECT profile_json, descriptor_set, updated_ms FROM device_profile WHERE id = ?1",
-                 &s);
+    rc = prepare(
+        st, "SELECT profile_json, descriptor_set, updated_ms FROM device_profile WHERE id = ?1",
+        &s);
     if (rc != 0) {
         return rc;
     }
@@ -339,7 +345,8 @@ out:
     return rc;
 }
 
-/* ---- default, delete -------------------------------------------------------------------------- */
+/* ---- default, delete --------------------------------------------------------------------------
+ */
 
 /* Sets is_default and the JSON's "default" of the rows chosen by where (?1 = id, ?2 = now). */
 static int set_flag(struct gw_store *st, int64_t id, int64_t now_ms, bool is_default)
@@ -409,8 +416,9 @@ int gw_store_profile_delete(struct gw_store *st, const char *name, char *err, si
         (void)snprintf(err, err_len, "Deletion of Default Device Profile is prohibited!");
         rc = -EPERM;
     } else if (rc == 0 && info.n_devices > 0) {
-        (void)snprintf(err, err_len, "The device profile referenced by the devices cannot be "
-                                     "deleted!");
+        (void)snprintf(err, err_len,
+                       "The device profile referenced by the devices cannot be "
+                       "deleted!");
         rc = -EBUSY;
     }
     if (rc == 0) {
@@ -422,7 +430,8 @@ int gw_store_profile_delete(struct gw_store *st, const char *name, char *err, si
     return gw_store_tx_end(st, rc);
 }
 
-/* ---- devices ---------------------------------------------------------------------------------- */
+/* ---- devices ----------------------------------------------------------------------------------
+ */
 
 int gw_store_device_set_profile(struct gw_store *st, const char *device, const char *profile,
                                 int64_t now_ms, char *err, size_t err_len)

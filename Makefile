@@ -64,18 +64,28 @@ DAEMON_SRCS   := gateway/main.c $(ALL_LIB_SRCS)
 # Unit tests: tests/unit/test_<name>.c links only with the sources listed in UNIT_<name>.
 UNIT_config       := gateway/gw_config.c gateway/gw_log.c
 UNIT_profile_json := $(PROFILES_SRCS)
+UNIT_profile_model := $(PROFILES_SRCS)
+UNIT_profile_proto := $(PROFILES_SRCS)
 UNIT_store        := gateway/gw_store.c gateway/gw_log.c $(PROFILES_SRCS)
 UNIT_dedup        := gateway/gw_dedup.c
 UNIT_path         := gateway/gw_path.c
 UNIT_efento       := $(EFENTO_SRCS)
+UNIT_pki          := gateway/gw_pki.c gateway/gw_log.c
 UNIT_NAMES := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(patsubst %,build/test/unit/test_%,$(UNIT_NAMES))
 
 # Fuzz targets: tests/fuzz/fuzz_<name>.c with the sources in FUZZ_<name>.
 FUZZ_profile_json := $(PROFILES_SRCS)
+FUZZ_profile_proto := $(PROFILES_SRCS)
+FUZZ_profile_model := $(PROFILES_SRCS)
 FUZZ_config       := gateway/gw_config.c gateway/gw_log.c
 FUZZ_path         := gateway/gw_path.c
+FUZZ_api_bodies   := gateway/gw_api_parse.c
 FUZZ_efento       := $(EFENTO_SRCS)
+FUZZ_efento_measurements := $(EFENTO_SRCS)
+FUZZ_efento_device_info  := $(EFENTO_SRCS)
+FUZZ_efento_config       := $(EFENTO_SRCS)
+FUZZ_web_json            := web/web_json.c $(PROFILES_SRCS)
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BINS  := $(patsubst %,build/test/fuzz/replay_%,$(FUZZ_NAMES))
 FUZZ_BINS    := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_NAMES))
@@ -136,13 +146,13 @@ build/release/tools/%: tools/%.c
 
 # ---- unit tests, corpus replay, helpers -----------------------------------------------------
 .SECONDEXPANSION:
-build/test/unit/test_%: tests/unit/test_%.c $$(call objs,test,$$(UNIT_$$*) $$(if $$(filter efento,$$*),$$(EFENTO_GEN_C)))
+build/test/unit/test_%: tests/unit/test_%.c $$(call objs,test,$$(UNIT_$$*) $$(if $$(filter efento,$$(firstword $$(subst _, ,$$*))),$$(EFENTO_GEN_C)))
 	$(call say,LD,$@)mkdir -p $(@D) && $(CC) $(WARN) $(TEST_FLAGS) $(INCS) $(DEFS) $(PKG_CFLAGS) $^ -lcmocka $(PKG_LIBS) -lm $(LDFLAGS) -o $@
 
-build/test/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $$(call objs,test,$$(FUZZ_$$*) $$(if $$(filter efento,$$*),$$(EFENTO_GEN_C)))
+build/test/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $$(call objs,test,$$(FUZZ_$$*) $$(if $$(filter efento,$$(firstword $$(subst _, ,$$*))),$$(EFENTO_GEN_C)))
 	$(call say,LD,$@)mkdir -p $(@D) && $(CC) $(WARN) $(TEST_FLAGS) $(INCS) $(DEFS) $(PKG_CFLAGS) $^ $(PKG_LIBS) -lm $(LDFLAGS) -o $@
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*) $$(if $$(filter efento,$$*),$$(EFENTO_GEN_C)) | $(EFENTO_GEN_H)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*) $$(if $$(filter efento,$$(firstword $$(subst _, ,$$*))),$$(EFENTO_GEN_C)) | $(EFENTO_GEN_H)
 	$(call say,FUZZ,$@)mkdir -p $(@D) && $(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(INCS) $(DEFS) $(PKG_CFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
 build/test/helpers/%: tests/helpers/%.c
@@ -189,12 +199,21 @@ format:
 	$(Q)clang-format -i $(C_FILES)
 
 # ---- install, deb --------------------------------------------------------------------------
+# The installed config names the service's StateDirectory, /var/lib/nbgate, as data_dir; the
+# unit's paths follow PREFIX and SYSCONFDIR. An existing config is never overwritten.
+install: UNITDIR ?= /lib/systemd/system
 install: build/release/nbgate
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/nbgate/conf.d \
-	  $(DESTDIR)$(PREFIX)/share/doc/nbgate
+	  $(DESTDIR)$(PREFIX)/share/doc/nbgate $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(UNITDIR)
 	install -m 0755 build/release/nbgate $(DESTDIR)$(PREFIX)/sbin/nbgate
-	[ -e $(DESTDIR)$(SYSCONFDIR)/nbgate/nbgate.conf ] || \
-	  install -m 0644 package/nbgate.conf $(DESTDIR)$(SYSCONFDIR)/nbgate/nbgate.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/nbgate/nbgate.conf ] || { \
+	  sed '/^#data_dir /a data_dir /var/lib/nbgate   # StateDirectory of nbgate.service' \
+	    package/nbgate.conf >$(DESTDIR)$(SYSCONFDIR)/nbgate/nbgate.conf && \
+	  chmod 0644 $(DESTDIR)$(SYSCONFDIR)/nbgate/nbgate.conf; }
+	sed -e 's|/usr/sbin/|$(PREFIX)/sbin/|' -e 's|/etc/nbgate/|$(SYSCONFDIR)/nbgate/|' \
+	  package/nbgate.service >$(DESTDIR)$(UNITDIR)/nbgate.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/nbgate.service
+	install -m 0644 package/nbgate.8 $(DESTDIR)$(PREFIX)/share/man/man8/nbgate.8
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/nbgate/
 
 deb:

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/gw_api_parse.h"
 #include "gateway/gw_coap_internal.h"
 #include "gateway/gw_log.h"
 
@@ -343,70 +344,40 @@ out:
     free(shared.text);
 }
 
-/* Parses the body as strict JSON; on failure sets a 4.00 with the spec's diagnostic. */
-static json_t *parse_body(const struct gw_req *r, struct gw_answer *a)
-{
-    json_error_t e;
-    json_t *j;
-
-    if (r->len == 0) {
-        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "empty payload");
-        return NULL;
-    }
-    j = json_loadb((const char *)r->data, r->len, JSON_DECODE_ANY, &e);
-    if (j == NULL) {
-        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "invalid JSON at line %d, column %d: %s",
-                       e.line, e.column, e.text);
-    }
-    return j;
-}
-
 static void rpc_response(struct gw_req *r, struct gw_answer *a)
 {
-    json_t *j = parse_body(r, a);
+    char diag[GW_COAP_DIAG_MAX + 1];
     char *text = NULL;
-    int rc;
+    int rc = gw_api_parse_rpc_response(r->data, r->len, &text, diag, sizeof(diag));
 
-    if (j == NULL) {
+    if (rc != 0) {
+        gw_coap_answer(a, gw_coap_code_for_error(rc), "%s", rc == -ENOMEM ? "out of memory" : diag);
         return;
     }
-    if (!json_is_object(j)) {
-        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "rpc response must be a JSON object");
-        goto out;
-    }
-    text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    rc = text == NULL
-             ? -ENOMEM
-             : gw_store_rpc_response(r->c->store, r->dev.id, r->path.rpc_id, text, r->now_ms);
+    rc = gw_store_rpc_response(r->c->store, r->dev.id, r->path.rpc_id, text, r->now_ms);
     if (rc == -ENOENT) {
         gw_log_notice("rpc response for no waiting request dev=%lld rpc_id=%d",
                       (long long)r->dev.id, (int)r->path.rpc_id);
     } else if (rc != 0) {
         gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "storage error");
-        goto out;
+        free(text);
+        return;
     }
     gw_coap_answer(a, COAP_RESPONSE_CODE_CREATED, NULL);
-out:
     free(text);
-    json_decref(j);
 }
 
 /* Client-side RPC: nbgate's built-in methods (docs/DEVICE-API.md). */
 static void rpc_request(struct gw_req *r, struct gw_answer *a)
 {
-    json_t *j = parse_body(r, a);
+    char diag[GW_COAP_DIAG_MAX + 1];
+    char method[128];
     json_t *reply = NULL;
-    const char *method;
     char *text;
+    int rc = gw_api_parse_rpc_request(r->data, r->len, method, sizeof(method), diag, sizeof(diag));
 
-    if (j == NULL) {
-        return;
-    }
-    method = json_string_value(json_object_get(j, "method"));
-    if (!json_is_object(j) || method == NULL) {
-        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST,
-                       "rpc request must be a JSON object with a string \"method\"");
-        json_decref(j);
+    if (rc != 0) {
+        gw_coap_answer(a, gw_coap_code_for_error(rc), "%s", rc == -ENOMEM ? "out of memory" : diag);
         return;
     }
     if (strcmp(method, "getCurrentTime") == 0) {
@@ -416,7 +387,7 @@ static void rpc_request(struct gw_req *r, struct gw_answer *a)
                           (json_int_t)r->c->cfg->max_payload_size, "maxKeysPerMessage",
                           (json_int_t)r->c->cfg->max_keys_per_message, "maxInflightMessages", 1);
     } else {
-        char msg[160];
+        char msg[200];
         (void)snprintf(msg, sizeof(msg), "method %.100s is not handled by nbgate", method);
         reply = json_pack("{s:s}", "error", msg);
     }
@@ -428,7 +399,6 @@ static void rpc_request(struct gw_req *r, struct gw_answer *a)
                             r->request_cf >= 0 ? r->request_cf : GW_CF_JSON, text, strlen(text));
     }
     json_decref(reply);
-    json_decref(j);
 }
 
 void gw_coap_api_rpc_post(struct gw_req *r, struct gw_answer *a)
@@ -443,35 +413,23 @@ void gw_coap_api_rpc_post(struct gw_req *r, struct gw_answer *a)
 
 void gw_coap_api_claim(struct gw_req *r, struct gw_answer *a)
 {
-    json_t *j = NULL, *secret, *duration;
-    const char *key = "";
+    char diag[GW_COAP_DIAG_MAX + 1];
+    char secret[GW_API_FIELD_MAX];
     int64_t ms = 0;
+    int rc;
 
     a->is_cacheable = true;
-    if (r->len > 0) {
-        j = parse_body(r, a);
-        if (j == NULL) {
-            return;
-        }
-        secret = json_object_get(j, "secretKey");
-        duration = json_object_get(j, "durationMs");
-        if (!json_is_object(j) || (secret != NULL && !json_is_string(secret)) ||
-            (duration != NULL && !json_is_integer(duration))) {
-            gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST,
-                           "claim must be {\"secretKey\": string, \"durationMs\": integer}");
-            json_decref(j);
-            return;
-        }
-        key = secret != NULL ? json_string_value(secret) : "";
-        ms = duration != NULL ? (int64_t)json_integer_value(duration) : 0;
+    rc = gw_api_parse_claim(r->data, r->len, secret, sizeof(secret), &ms, diag, sizeof(diag));
+    if (rc != 0) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_BAD_REQUEST, "%s", diag);
+        return;
     }
     if (ms <= 0) {
         ms = DEFAULT_CLAIM_DURATION_MS;
     }
-    if (gw_store_claim_register(r->c->store, r->dev.id, key, r->now_ms + ms) != 0) {
+    if (gw_store_claim_register(r->c->store, r->dev.id, secret, r->now_ms + ms) != 0) {
         gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "storage error");
     } else {
         gw_coap_answer(a, COAP_RESPONSE_CODE_CREATED, NULL);
     }
-    json_decref(j);
 }

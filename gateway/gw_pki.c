@@ -422,6 +422,7 @@ int gw_pki_cert_load_or_create(const struct gw_pki_cert_opts *o, struct gw_pki_c
         goto out;
     }
     rc = generate(o, &out->cert_pem, &out->key_pem, err, err_len);
+    out->is_new = true;
     /* The key first: a certificate without its key would be reused and fail on every start. */
     if (rc == 0) {
         rc = write_file(key_path, out->key_pem, strlen(out->key_pem), 0600, err, err_len);

@@ -551,8 +551,10 @@ static void gw_coap_hnd_any(coap_resource_t *resource, coap_session_t *session,
             gw_coap_answer(&a, COAP_RESPONSE_CODE_NOT_ALLOWED, NULL);
         }
         break;
+    case GW_ROOT_EFENTO:
+        gw_coap_efento(&r, &a);
+        break;
     default:
-        /* TODO(#6): /efento. */
         gw_coap_answer(&a, COAP_RESPONSE_CODE_NOT_FOUND, NULL);
         break;
     }

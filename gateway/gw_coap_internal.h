@@ -128,6 +128,12 @@ void gw_coap_peek_ack(struct gw_coap *c);
 void gw_coap_nack(coap_session_t *session, const coap_pdu_t *sent, coap_nack_reason_t reason,
                   coap_mid_t mid);
 
+/*
+ * Efento sensors (gw_coap_efento.c): POST efento/{m,i,c} and the bare factory paths, GET/POST t.
+ * r->path.efento_res names the resource. Authentication is by the token inside the payload.
+ */
+void gw_coap_efento(struct gw_req *r, struct gw_answer *a);
+
 /* OTA (gw_coap_ota.c): GET /fw/{token}, /sw/{token} and the /api/v1 aliases. */
 void gw_coap_ota(struct gw_req *r, struct gw_answer *a, bool is_software);
 

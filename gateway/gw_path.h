@@ -21,7 +21,7 @@ enum gw_path_root {
     GW_ROOT_API_V1,      /* /api/v1 and everything below */
     GW_ROOT_FW,          /* /fw/... */
     GW_ROOT_SW,          /* /sw/... */
-    GW_ROOT_EFENTO,      /* /efento/... */
+    GW_ROOT_EFENTO,      /* /efento/{m,i,c,t} and the factory paths /m, /i, /c, /t */
 };
 
 /* The ThingsBoard feature named by an /api/v1 path. */
@@ -48,6 +48,7 @@ struct gw_path {
     struct gw_path_seg token; /* borrowed from the segments */
     bool has_rpc_id;
     int32_t rpc_id;
+    char efento_res; /* GW_ROOT_EFENTO: 'm', 'i', 'c', 't', or 0 for another sub-path */
 };
 
 /*

@@ -7,8 +7,9 @@
  * from a request reaches SQLite as a bound parameter; the only text spliced into SQL is chosen
  * from constant fragments (the sort column and direction). A device listing is one query over a
  * sub-select that computes each device's activity (ThingsBoard's rule: active while now < last
- * activity + the server attribute inactivityTimeout, else the default timeout), so the `active`
- * filter, the page and the total agree.
+ * activity + the server attribute inactivityTimeout, else the profile's, else the default
+ * timeout, as gw_store_device_list() computes it), so the `active` filter, the page and the
+ * total agree.
  * Thread: the admin threads and the command line, each with its own struct gw_store.
  */
 #include "gateway/gw_store.h"
@@ -36,7 +37,9 @@
     " d.additional_info AS info, d.power_json AS power, d.created_ms AS created_ms,"               \
     " d.last_activity_ms AS last_ms, (d.last_activity_ms > 0 AND ?1 < d.last_activity_ms +"        \
     " COALESCE((SELECT a.v_long FROM attribute_kv a WHERE a.device_id = d.id AND a.scope = 3"      \
-    " AND a.key = 'inactivityTimeout' AND a.type = 2), ?2)) AS active"                             \
+    " AND a.key = 'inactivityTimeout' AND a.type = 2),"                                            \
+    " json_extract(p.profile_json, '$.profileData.configuration.inactivityTimeout'), ?2)) AS "     \
+    "active"                                                                                       \
     " FROM device d JOIN device_profile p ON p.id = d.profile_id"
 
 static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)

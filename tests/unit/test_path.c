@@ -53,6 +53,10 @@ static const struct path_case cases[] = {
     { "fw/T", GW_ROOT_FW, GW_FEATURE_NONE, NULL, 0, 0 },
     { "sw/T", GW_ROOT_SW, GW_FEATURE_NONE, NULL, 0, 0 },
     { "efento/m", GW_ROOT_EFENTO, GW_FEATURE_NONE, NULL, 0, 0 },
+    { "efento/x", GW_ROOT_EFENTO, GW_FEATURE_NONE, NULL, 0, 0 },
+    { "t", GW_ROOT_EFENTO, GW_FEATURE_NONE, NULL, 0, 0 },
+    { "m", GW_ROOT_EFENTO, GW_FEATURE_NONE, NULL, 0, 0 },
+    { "x", GW_ROOT_UNKNOWN, GW_FEATURE_NONE, NULL, 0, 0 },
     { "foo", GW_ROOT_UNKNOWN, GW_FEATURE_NONE, NULL, 0, 0 },
     { "", GW_ROOT_EMPTY, GW_FEATURE_NONE, NULL, 0, 0 },
 };

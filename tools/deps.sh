@@ -4,11 +4,13 @@
 # Called by `make deps` (and so by `make run` and `make test`). As root it runs apt-get; as
 # another user it prints the exact command and fails, so nothing is installed behind a user's back.
 set -eu
+# What building and running needs.
 pkgs="build-essential pkg-config libcoap3-dev libcoap3-bin libmbedtls-dev libprotobuf-c-dev
-protobuf-c-compiler protobuf-compiler libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev
-libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck shellcheck curl jq"
+protobuf-c-compiler protobuf-compiler libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev"
+# What the tests, the linters, the fuzzers and the package build need on top.
 if [ "${1:-}" = "--test" ]; then
-    pkgs="$pkgs"
+    pkgs="$pkgs libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck shellcheck curl jq
+debhelper dpkg-dev lintian systemd"
 fi
 missing=""
 for p in $pkgs; do

@@ -7,13 +7,14 @@ tmpdir
 [ -x "$LOAD" ] || fail "load generator $LOAD not built"
 nbg_start "$T/data"
 nbg device add kill --token killtok --count 8 >/dev/null || fail "device add"
+: >"$T/acked"
 "$LOAD" --host 127.0.0.1 --port "$NBG_PORT" --path 'api/v1/%t/telemetry' --tokens 'killtok-%d' \
     --devices 8 --window 1 --payload '{"ts":1%s,"values":{"seq":%s}}' --duration 6 --log-acked "$T/acked" \
     --quiet >"$T/load.out" 2>&1 &
 load_pid=$!
 # Kill once a good number of readings has been acknowledged.
 i=0
-while [ "$(wc -l <"$T/acked" 2>/dev/null || echo 0)" -lt 300 ]; do
+while [ "$(wc -l <"$T/acked")" -lt 300 ]; do
     i=$((i + 1))
     [ "$i" -gt 400 ] && fail "load made no progress: $(cat "$T/load.out")"
     sleep 0.05

@@ -213,6 +213,94 @@ static void test_telemetry_and_attributes(void **state)
     profile_batch_fini(&b);
 }
 
+static int64_t dev_with_token(struct gw_store *st, const char *name)
+{
+    struct gw_device_ref ref;
+    char token[GW_STORE_TOKEN_MAX];
+    char err[256];
+
+    assert_int_equal(
+        gw_store_device_add(st, name, name, NULL, 0, 1, token, sizeof(token), err, sizeof(err)), 0);
+    assert_int_equal(gw_store_device_by_token(st, name, strlen(name), &ref), 0);
+    return ref.id;
+}
+
+static void test_downlink_order_merge_states(void **state)
+{
+    struct gw_store *st = *state;
+    int64_t dev = dev_with_token(st, "q");
+    const char *del_a[] = { "a" };
+    const char *del_b[] = { "b" };
+    struct profile_batch b;
+    struct gw_dl_next n;
+    int64_t id1, id2;
+    int32_t rpc1, rpc2;
+
+    assert_int_equal(profile_batch_init(&b, 4), 0);
+    /* a=1, b=2 ; then delete a ; then RPC ; then b deleted ; then a=3 */
+    add_kv(&b, "a", 0, (struct profile_value){ .type = PROFILE_VT_LONG, .l = 1 });
+    add_kv(&b, "b", 0, (struct profile_value){ .type = PROFILE_VT_LONG, .l = 2 });
+    assert_int_equal(gw_store_shared_update(st, dev, &b, NULL, 0, 100, 100000, 100), 0);
+    assert_int_equal(gw_store_shared_update(st, dev, NULL, del_a, 1, 110, 100000, 100), 0);
+    assert_int_equal(
+        gw_store_rpc_queue(st, dev, "m1", "{\"x\":1}", false, 100000, 120, 100, &id1, &rpc1), 0);
+    assert_int_equal(gw_store_shared_update(st, dev, NULL, del_b, 1, 130, 100000, 100), 0);
+    profile_batch_clear(&b);
+    add_kv(&b, "a", 0, (struct profile_value){ .type = PROFILE_VT_DOUBLE, .d = 3.0 });
+    assert_int_equal(gw_store_shared_update(st, dev, &b, NULL, 0, 140, 100000, 100), 0);
+
+    /* Oldest first: the attribute entries merge (a updated later than its deletion, b deleted). */
+    assert_int_equal(gw_store_dl_next(st, dev, true, true, 150, &n), 0);
+    assert_int_equal(n.kind, GW_DL_ATTRIBUTES);
+    assert_int_equal(n.n_ids, 4);
+    assert_string_equal(n.payload, "{\"a\":3.0,\"deleted\":[\"b\"]}");
+    assert_int_equal(gw_store_dl_set_state(st, dev, n.ids, n.n_ids, GW_DL_SENT, NULL, 150), 0);
+    gw_dl_next_fini(&n);
+    /* One RPC observation only: the RPC is next. */
+    assert_int_equal(gw_store_dl_next(st, dev, true, false, 160, &n), 0);
+    assert_int_equal(n.kind, GW_DL_RPC);
+    assert_int_equal(n.ids[0], id1);
+    assert_string_equal(n.payload, "{\"id\":0,\"method\":\"m1\",\"params\":{\"x\":1}}");
+    gw_dl_next_fini(&n);
+    /* Without the observation it needs, nothing is sendable. */
+    assert_int_equal(gw_store_dl_next(st, dev, false, true, 160, &n), -ENOENT);
+
+    /* Retries: each timeout is a try; past max_retries (5) the entry fails. */
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(gw_store_dl_set_state(st, dev, &id1, 1, GW_DL_SENT, NULL, 200), 0);
+        assert_int_equal(gw_store_dl_set_state(st, dev, &id1, 1, GW_DL_TIMEOUT, NULL, 200), 0);
+    }
+    assert_int_equal(sql_int("SELECT state = 'FAILED' FROM downlink WHERE method = 'm1'"), 1);
+    /* A final state is never left: a late ACK does not resurrect it. */
+    assert_int_equal(gw_store_dl_set_state(st, dev, &id1, 1, GW_DL_DELIVERED, NULL, 300), 0);
+    assert_int_equal(sql_int("SELECT state = 'FAILED' FROM downlink WHERE method = 'm1'"), 1);
+
+    /* Expiry: a waiting RPC past its expiry becomes EXPIRED and is never offered. */
+    assert_int_equal(gw_store_rpc_queue(st, dev, "m2", NULL, true, 1000, 500, 100, &id2, &rpc2), 0);
+    assert_int_equal(rpc2, 1);
+    assert_int_equal(gw_store_dl_next(st, dev, true, false, 1000, &n), -ENOENT);
+    assert_int_equal(sql_int("SELECT state = 'EXPIRED' FROM downlink WHERE method = 'm2'"), 1);
+
+    /* Two-way answer: SUCCESSFUL only for a waiting two-way RPC with that id. */
+    assert_int_equal(gw_store_rpc_queue(st, dev, "m3", NULL, false, 100000, 600, 100, &id2, &rpc2),
+                     0);
+    assert_int_equal(gw_store_rpc_response(st, dev, rpc2, "{\"ok\":1}", 700), -ENOENT);
+    assert_int_equal(gw_store_dl_set_state(st, dev, &id2, 1, GW_DL_SENT, NULL, 650), 0);
+    assert_int_equal(gw_store_rpc_response(st, dev, rpc2, "{\"ok\":1}", 700), 0);
+    assert_int_equal(sql_int("SELECT state = 'SUCCESSFUL' AND response = '{\"ok\":1}' FROM"
+                             " downlink WHERE method = 'm3'"),
+                     1);
+    /* Queue limit: refused, nothing evicted. */
+    assert_int_equal(gw_store_rpc_queue(st, dev, "m4", NULL, false, 100000, 800, 1, &id2, &rpc2),
+                     -ENOSPC);
+    /* Restart recovery: SENT becomes TIMEOUT (a try). */
+    assert_int_equal(sql_int("SELECT count(*) FROM downlink WHERE state = 'SENT'"), 4);
+    assert_int_equal(gw_store_dl_recover(st, 900), 4);
+    assert_int_equal(sql_int("SELECT count(*) FROM downlink WHERE state = 'TIMEOUT'"), 4);
+    assert_true(sql_int("SELECT count(*) FROM event WHERE type = 'DOWNLINK'") > 10);
+    profile_batch_fini(&b);
+}
+
 static void test_newer_schema_refused(void **state)
 {
     struct gw_store *st = NULL;
@@ -234,6 +322,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_and_default_profile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_telemetry_and_attributes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_downlink_order_merge_states, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
     };
     int rc;

@@ -320,17 +320,29 @@ static int read_line(const char *prompt, char *buf, size_t len)
     return is_tty ? 1 : 0;
 }
 
-/* Counts UTF-8 characters; -1 for invalid UTF-8. */
+/* Counts UTF-8 characters; -1 for invalid UTF-8 (bad lead byte, missing continuation). */
 static long utf8_chars(const char *s)
 {
+    const unsigned char *p = (const unsigned char *)s;
     long n = 0;
 
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0xf8 || (c >= 0x80 && c < 0xc0 && n == 0)) {
+    while (*p != 0) {
+        size_t len = *p < 0x80             ? 1
+                     : (*p & 0xe0) == 0xc0 ? 2
+                     : (*p & 0xf0) == 0xe0 ? 3
+                     : (*p & 0xf8) == 0xf0 ? 4
+                                           : 0;
+        size_t i;
+        for (i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80) {
+                return -1;
+            }
+        }
+        if (len == 0) {
             return -1;
         }
-        n += (c & 0xc0) != 0x80;
+        p += len;
+        n++;
     }
     return n;
 }

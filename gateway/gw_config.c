@@ -51,6 +51,23 @@ static const struct key_def keys[] = {
     { "coap_dtls_pem_key", "COAP_DTLS_PEM_KEY", KT_STR, F(coap_dtls_pem_key), "", 0, 0 },
     { "coap_dtls_pem_key_password", "COAP_DTLS_PEM_KEY_PASSWORD", KT_STR,
       F(coap_dtls_pem_key_password), "", 0, 0 },
+    { "admin_port", "NBGATE_ADMIN_PORT", KT_INT, F(admin_port), "8443", 0, 65535 },
+    { "admin_bind_address", "NBGATE_ADMIN_BIND_ADDRESS", KT_STR, F(admin_bind_address), "", 0, 0 },
+    { "admin_tls", "NBGATE_ADMIN_TLS", KT_BOOL, F(admin_tls), "true", 0, 0 },
+    { "admin_tls_cert", "NBGATE_ADMIN_TLS_CERT", KT_STR, F(admin_tls_cert), "", 0, 0 },
+    { "admin_tls_key", "NBGATE_ADMIN_TLS_KEY", KT_STR, F(admin_tls_key), "", 0, 0 },
+    { "admin_max_body_bytes", "NBGATE_ADMIN_MAX_BODY_BYTES", KT_INT, F(admin_max_body_bytes),
+      "1048576", 1024, 16777216 },
+    { "admin_connection_timeout_s", "NBGATE_ADMIN_CONNECTION_TIMEOUT_S", KT_INT,
+      F(admin_connection_timeout_s), "30", 1, 3600 },
+    { "admin_max_connections", "NBGATE_ADMIN_MAX_CONNECTIONS", KT_INT, F(admin_max_connections),
+      "64", 1, 10000 },
+    { "admin_login_failures_per_minute", "NBGATE_ADMIN_LOGIN_FAILURES_PER_MINUTE", KT_INT,
+      F(admin_login_failures_per_minute), "5", 1, 1000 },
+    { "jwt_token_expiration_time_s", "JWT_TOKEN_EXPIRATION_TIME", KT_INT,
+      F(jwt_token_expiration_time_s), "9000", 1, 31536000 },
+    { "jwt_refresh_token_expiration_time_s", "JWT_REFRESH_TOKEN_EXPIRATION_TIME", KT_INT,
+      F(jwt_refresh_token_expiration_time_s), "604800", 1, 315360000 },
     { "coap_session_idle_timeout_ms", "NBGATE_COAP_SESSION_IDLE_TIMEOUT_MS", KT_INT,
       F(coap_session_idle_timeout_ms), "30000", 1000, 3600000 },
     { "coap_max_idle_sessions", "NBGATE_COAP_MAX_IDLE_SESSIONS", KT_INT, F(coap_max_idle_sessions),
@@ -350,6 +367,10 @@ int gw_config_validate(const struct gw_config *cfg, char *err, size_t err_len)
                        "coap_dtls_credentials_type: only PEM is supported (set "
                        "COAP_DTLS_PEM_CERT and COAP_DTLS_PEM_KEY), got \"%s\"",
                        cfg->coap_dtls_credentials_type);
+        return -EINVAL;
+    }
+    if ((cfg->admin_tls_cert[0] == '\0') != (cfg->admin_tls_key[0] == '\0')) {
+        (void)snprintf(err, err_len, "admin_tls_cert and admin_tls_key: set both or neither");
         return -EINVAL;
     }
     if (cfg->coap_dtls_enabled) {

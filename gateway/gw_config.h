@@ -31,6 +31,17 @@ struct gw_config {
     char coap_dtls_pem_cert[GW_CONFIG_STR_MAX];
     char coap_dtls_pem_key[GW_CONFIG_STR_MAX];
     char coap_dtls_pem_key_password[GW_CONFIG_STR_MAX];
+    int64_t admin_port;                         /* HTTPS admin API; 0 = off */
+    char admin_bind_address[GW_CONFIG_STR_MAX]; /* "" = 0.0.0.0 with TLS, 127.0.0.1 without */
+    bool admin_tls;
+    char admin_tls_cert[GW_CONFIG_STR_MAX]; /* "" = the generated appliance certificate */
+    char admin_tls_key[GW_CONFIG_STR_MAX];
+    int64_t admin_max_body_bytes;
+    int64_t admin_connection_timeout_s;
+    int64_t admin_max_connections;
+    int64_t admin_login_failures_per_minute;
+    int64_t jwt_token_expiration_time_s;
+    int64_t jwt_refresh_token_expiration_time_s;
     int64_t coap_session_idle_timeout_ms; /* idle plain-CoAP sessions are dropped after this */
     int64_t coap_max_idle_sessions;       /* 0 = libcoap's unlimited */
     int64_t coap_rcvbuf_bytes;            /* SO_RCVBUF asked for the UDP socket; 0 = kernel's */

@@ -23,7 +23,9 @@
 #include "gateway/gw_config.h"
 #include "gateway/gw_log.h"
 #include "gateway/gw_loop.h"
+#include "gateway/gw_pki.h"
 #include "gateway/gw_store.h"
+#include "web/web.h"
 
 static volatile sig_atomic_t stop_requested;
 static int wake_fd = -1;
@@ -58,6 +60,13 @@ static void usage(FILE *out)
             "  device list [--json]\n"
             "  telemetry NAME [--keys k1,k2] [--history] [--limit N] [--json]\n"
             "  attributes NAME [--scope client|shared|server] [--json]\n"
+            "  attributes set NAME JSON | attributes delete NAME KEY... [--scope shared|server]\n"
+            "  rpc NAME METHOD [PARAMS] [--oneway] [--timeout MS] [--wait]\n"
+            "  downlinks NAME [--json]\n"
+            "  ota add firmware|software TITLE VERSION FILE | ota assign NAME TYPE ID|none\n"
+            "  claim NAME SECRET\n"
+            "  admin create USER    (password from stdin or a prompt)\n"
+            "  admin password USER\n"
             "\n"
             "Environment variables override the file: COAP_BIND_ADDRESS, COAP_BIND_PORT,\n"
             "NBGATE_DURABILITY, ... (see nbgate.conf).\n");
@@ -78,6 +87,7 @@ static void on_coap_ready(void *arg)
 }
 
 static int tick_fd = -1;
+static struct web_server *admin_web;
 
 static void on_tick(void *arg)
 {
@@ -89,6 +99,7 @@ static void on_tick(void *arg)
 
 static void on_wake(void *arg)
 {
+    web_server_loop_alive(admin_web);
     if (arg != NULL) {
         gw_coap_tick(arg);
     }
@@ -108,6 +119,57 @@ static int start_ticker(void)
     return fd;
 }
 
+static int start_admin(const struct gw_config *cfg, const struct gw_store_opts *store_opts,
+                       int wakeup_fd, struct gw_pki_cert *cert, struct web_server **web)
+{
+    const char *addrs[] = { cfg->admin_bind_address, cfg->coap_bind_address,
+                            cfg->coap_dtls_bind_address };
+    struct gw_pki_cert_opts po = { cfg->data_dir, cfg->admin_tls_cert, cfg->admin_tls_key, addrs,
+                                   3 };
+    struct web_server_opts wo = {
+        .data_dir = cfg->data_dir,
+        .store_opts = store_opts,
+        .bind_address = cfg->admin_bind_address,
+        .port = (uint16_t)cfg->admin_port,
+        .is_tls = cfg->admin_tls,
+        .wakeup_fd = wakeup_fd,
+        .is_dtls_enabled = cfg->coap_dtls_enabled,
+        .max_body_bytes = cfg->admin_max_body_bytes,
+        .connection_timeout_s = cfg->admin_connection_timeout_s,
+        .max_connections = cfg->admin_max_connections,
+        .login_failures_per_minute = cfg->admin_login_failures_per_minute,
+        .jwt_ttl_s = cfg->jwt_token_expiration_time_s,
+        .jwt_refresh_ttl_s = cfg->jwt_refresh_token_expiration_time_s,
+        .default_inactivity_timeout_s = cfg->default_inactivity_timeout_s,
+        .max_keys_per_message = cfg->max_keys_per_message,
+        .json_max_string_value_length = cfg->json_max_string_value_length,
+        .json_type_cast_enabled = cfg->json_type_cast_enabled,
+        .max_queued_downlinks = cfg->max_queued_downlinks,
+    };
+    char err[512];
+
+    if (cfg->admin_port == 0) {
+        gw_log_notice("admin api disabled (admin_port 0)");
+        return 0;
+    }
+    if (cfg->admin_tls) {
+        if (gw_pki_cert_load_or_create(&po, cert, err, sizeof(err)) != 0) {
+            gw_log_err("cannot load the admin certificate err=\"%s\"", err);
+            return -1;
+        }
+        gw_log_notice("admin certificate subject=\"%s\" sha256=%s generated=%s new=%s",
+                      cert->subject, cert->fingerprint, cert->is_generated ? "yes" : "no",
+                      cert->is_new ? "yes" : "no");
+        wo.tls_cert_pem = cert->cert_pem;
+        wo.tls_key_pem = cert->key_pem;
+    }
+    if (web_server_start(&wo, web, err, sizeof(err)) != 0) {
+        gw_log_err("cannot start the admin api err=\"%s\"", err);
+        return -1;
+    }
+    return 0;
+}
+
 static int run_daemon(const struct gw_config *cfg)
 {
     struct gw_store_opts opts = {
@@ -116,6 +178,7 @@ static int run_daemon(const struct gw_config *cfg)
         .journal_size_limit_bytes = cfg->journal_size_limit_bytes,
         .busy_timeout_ms = 5000,
     };
+    struct gw_pki_cert cert = { 0 };
     struct gw_store *store = NULL;
     struct gw_coap *coap = NULL;
     struct gw_loop *loop = NULL;
@@ -155,6 +218,9 @@ static int run_daemon(const struct gw_config *cfg)
         gw_log_err("cannot watch the CoAP descriptor or the scheduler timer");
         goto out;
     }
+    if (start_admin(cfg, &opts, wake_fd, &cert, &admin_web) != 0) {
+        goto out;
+    }
     gw_coap_process(coap);
     gw_log_notice("ready coap=%s:%lld data_dir=%s durability=%s version=%s", cfg->coap_bind_address,
                   (long long)cfg->coap_bind_port, cfg->data_dir,
@@ -169,6 +235,9 @@ static int run_daemon(const struct gw_config *cfg)
                   (unsigned long long)gw_coap_stats(coap)->duplicates);
     rc = 0;
 out:
+    web_server_stop(admin_web);
+    admin_web = NULL;
+    gw_pki_cert_fini(&cert);
     gw_coap_free(coap);
     if (coap != NULL || rc == 0) {
         gw_coap_cleanup();

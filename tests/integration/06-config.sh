@@ -33,7 +33,7 @@ NBG_DIR="$T/data"
 NBG_PORT=$(freeport)
 NBG_LOG="$T/data.log"
 mkdir -p "$NBG_DIR"
-COAP_BIND_PORT=$NBG_PORT "$NBGATE" -c "$conf" --data-dir "$NBG_DIR" >"$NBG_LOG" 2>&1 &
+NBGATE_ADMIN_PORT=0 COAP_BIND_PORT=$NBG_PORT "$NBGATE" -c "$conf" --data-dir "$NBG_DIR" >"$NBG_LOG" 2>&1 &
 # shellcheck disable=SC2034 # read by nbg_stop in lib.sh
 NBG_PID=$!
 i=0
@@ -50,7 +50,7 @@ grep -q '^<5>nbgate: stopped' "$NBG_LOG" || fail "no clean shutdown line"
 
 # A second daemon on a busy port fails at start with a clear message and status 1.
 nbg_start "$T/data2"
-out=$(COAP_BIND_ADDRESS=127.0.0.1 COAP_BIND_PORT=$NBG_PORT "$NBGATE" --data-dir "$T/data3" 2>&1)
+out=$(NBGATE_ADMIN_PORT=0 COAP_BIND_ADDRESS=127.0.0.1 COAP_BIND_PORT=$NBG_PORT "$NBGATE" --data-dir "$T/data3" 2>&1)
 [ $? = 1 ] || fail "busy port: wrong exit status"
 echo "$out" | grep -q "cannot listen on udp 127.0.0.1:$NBG_PORT" || fail "busy port message: $out"
 nbg_stop

@@ -51,7 +51,6 @@ tmpdir() {
     T=$(mktemp -d "${TMPDIR:-/tmp}/nbgate-test.XXXXXX") || fail "mktemp"
 }
 
-# shellcheck disable=SC2120 # "tcp" is passed by the admin API tests
 freeport() {
     "$HELPERS/freeport" "${1:-udp}"
 }
@@ -65,7 +64,8 @@ nbg_start() {
     mkdir -p "$NBG_DIR"
     # A restart on the same directory keeps the earlier log aside, so "ready" is this start's.
     [ -f "$NBG_LOG" ] && cat "$NBG_LOG" >>"$NBG_DIR/nbgate.log.old" && : >"$NBG_LOG"
-    env COAP_BIND_ADDRESS=127.0.0.1 COAP_BIND_PORT="$NBG_PORT" "$@" \
+    NBG_ADMIN_PORT=$(freeport tcp) || fail "no free tcp port"
+    env COAP_BIND_ADDRESS=127.0.0.1 COAP_BIND_PORT="$NBG_PORT" NBGATE_ADMIN_PORT="$NBG_ADMIN_PORT" "$@" \
         "$NBGATE" --data-dir "$NBG_DIR" >>"$NBG_LOG" 2>&1 &
     NBG_PID=$!
     i=0

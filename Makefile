@@ -91,6 +91,10 @@ FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS  := $(patsubst %,build/test/fuzz/replay_%,$(FUZZ_NAMES))
 FUZZ_BINS    := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_NAMES))
 
+BENCH_sched  := gateway/gw_sched.c
+BENCH_NAMES  := $(patsubst tests/bench/bench_%.c,%,$(wildcard tests/bench/bench_*.c))
+BENCH_BINS   := $(patsubst %,build/bench/bench_%,$(BENCH_NAMES))
+
 HELPER_SRCS  := $(wildcard tests/helpers/*.c)
 HELPER_BINS  := $(patsubst tests/helpers/%.c,build/test/helpers/%,$(filter-out tests/helpers/powercut.c,$(HELPER_SRCS)))
 POWERCUT_SO  := $(if $(wildcard tests/helpers/powercut.c),build/test/helpers/powercut.so)
@@ -156,6 +160,9 @@ build/test/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $$(call o
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*) $$(if $$(filter efento,$$(firstword $$(subst _, ,$$*))),$$(EFENTO_GEN_C)) | $(EFENTO_GEN_H)
 	$(call say,FUZZ,$@)mkdir -p $(@D) && $(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(INCS) $(DEFS) $(PKG_CFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
+build/bench/bench_%: tests/bench/bench_%.c $$(call objs,bench,$$(BENCH_$$*))
+	$(call say,LD,$@)mkdir -p $(@D) && $(CC) $(WARN) $(BENCH_FLAGS) $(INCS) $(DEFS) $(PKG_CFLAGS) $^ $(PKG_LIBS) -lm $(LDFLAGS) -o $@
+
 build/test/helpers/%: tests/helpers/%.c
 	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(WARN) $(TEST_FLAGS) $(INCS) $< $(LDFLAGS) -o $@
 build/test/helpers/powercut.so: tests/helpers/powercut.c
@@ -181,7 +188,8 @@ run: deps
 	build/release/nbgate --data-dir nbgate-data
 
 bench: deps-test
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
+	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
 	$(Q)tests/bench/run.sh
 
 fuzz: $(FUZZ_BINS)

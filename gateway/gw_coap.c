@@ -96,6 +96,7 @@ coap_pdu_code_t gw_coap_code_for_error(int rc)
     case -EBADMSG:
     case -EINVAL:
     case -ERANGE:
+    case -EPROTOTYPE: /* the device's profile does not serve this resource */
         return COAP_RESPONSE_CODE_BAD_REQUEST;
     case -ENOENT:
         return COAP_RESPONSE_CODE_UNAUTHORIZED;
@@ -427,7 +428,7 @@ static void handle_api_v1(struct gw_req *r, struct gw_answer *a, uint64_t hash)
     } else if (f == GW_FEATURE_FIRMWARE || f == GW_FEATURE_SOFTWARE) {
         gw_coap_ota(r, a, f == GW_FEATURE_SOFTWARE);
     } else if (authenticate(r, a) && !replay(r, a)) {
-        gw_coap_uplink(r->c, r->dev.id, r->mono_ms, r->now_ms);
+        gw_coap_uplink(r->c, r->dev.id, r->dev.profile_id, r->mono_ms, r->now_ms);
         dispatch_feature(r, a);
         if (a->is_cacheable && (a->code >> 5) != 5) {
             remember(r, a);
@@ -787,6 +788,7 @@ void gw_coap_free(struct gw_coap *c)
         upload_drop(&uploads[i]);
     }
     gw_sched_free(c->sched);
+    gw_coap_profiles_free();
     free(c->in_flight);
     free(c->marked);
     gw_dedup_free(c->dedup);

@@ -14,6 +14,7 @@
 #include "gateway/gw_api_parse.h"
 #include "gateway/gw_coap_internal.h"
 #include "gateway/gw_log.h"
+#include "profiles/profile_model.h"
 
 #define DEFAULT_CLAIM_DURATION_MS 86400000 /* SECURITY_CLAIM_DURATION */
 #define QUERY_KEYS_MAX            256
@@ -90,7 +91,8 @@ static void sb_value(struct sbuf *b, const struct profile_value *v)
     }
 }
 
-void gw_coap_uplink(struct gw_coap *c, int64_t device_id, int64_t mono_ms, int64_t now_ms)
+void gw_coap_uplink(struct gw_coap *c, int64_t device_id, int64_t profile_id, int64_t mono_ms,
+                    int64_t now_ms)
 {
     struct gw_sched_dev *d = gw_sched_get(c->sched, device_id, true);
 
@@ -98,6 +100,10 @@ void gw_coap_uplink(struct gw_coap *c, int64_t device_id, int64_t mono_ms, int64
         return;
     }
     gw_sched_uplink(d, mono_ms);
+    if (d->obs[GW_OBS_ATTR] != NULL || d->obs[GW_OBS_RPC] != NULL) {
+        /* Settings are evaluated on every use (spec 16.2): an edit counts from the next uplink. */
+        gw_coap_power_refresh(c, d, profile_id, mono_ms);
+    }
     /* lastActivity goes to the store at most every TB_TRANSPORT_SESSIONS_REPORT_TIMEOUT. */
     if (d->last_activity_written_ms == 0 || mono_ms - d->last_activity_written_ms >= 3000) {
         if (gw_store_touch_activity(c->store, device_id, now_ms) == 0) {
@@ -136,10 +142,16 @@ void gw_coap_api_telemetry(struct gw_req *r, struct gw_answer *a)
     char diag[GW_COAP_DIAG_MAX + 1] = "";
     int rc;
 
+    const struct profile_config *p = gw_coap_profile(c, r->dev.profile_id, r->mono_ms);
+
     a->is_cacheable = true;
+    if (p == NULL) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "device profile unusable");
+        return;
+    }
     profile_batch_clear(&c->batch);
-    rc = profile_json_telemetry(r->data, r->len, data_stamp(c, r->dev.id, r->now_ms), &c->limits,
-                                &c->batch, diag, sizeof(diag));
+    rc = profile_decode_telemetry(p, r->data, r->len, data_stamp(c, r->dev.id, r->now_ms),
+                                  &c->limits, &c->batch, diag, sizeof(diag));
     if (rc != 0) {
         decode_error(a, rc, diag);
         return;
@@ -159,9 +171,15 @@ void gw_coap_api_attributes_post(struct gw_req *r, struct gw_answer *a)
     char diag[GW_COAP_DIAG_MAX + 1] = "";
     int rc;
 
+    const struct profile_config *p = gw_coap_profile(c, r->dev.profile_id, r->mono_ms);
+
     a->is_cacheable = true;
+    if (p == NULL) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "device profile unusable");
+        return;
+    }
     profile_batch_clear(&c->batch);
-    rc = profile_json_attributes(r->data, r->len, &c->limits, &c->batch, diag, sizeof(diag));
+    rc = profile_decode_attributes(p, r->data, r->len, &c->limits, &c->batch, diag, sizeof(diag));
     if (rc != 0) {
         decode_error(a, rc, diag);
         return;
@@ -346,11 +364,18 @@ out:
 
 static void rpc_response(struct gw_req *r, struct gw_answer *a)
 {
+    const struct profile_config *p = gw_coap_profile(r->c, r->dev.profile_id, r->mono_ms);
     char diag[GW_COAP_DIAG_MAX + 1];
     char *text = NULL;
-    int rc = gw_api_parse_rpc_response(r->data, r->len, &text, diag, sizeof(diag));
+    size_t text_len = 0;
+    int rc = p == NULL ? -ENOEXEC
+                       : profile_decode_rpc_response(p, r->data, r->len, &text, &text_len, diag,
+                                                     sizeof(diag));
 
     if (rc != 0) {
+        if (rc == -ENOEXEC && p == NULL) {
+            (void)snprintf(diag, sizeof(diag), "device profile unusable");
+        }
         gw_coap_answer(a, gw_coap_code_for_error(rc), "%s", rc == -ENOMEM ? "out of memory" : diag);
         return;
     }

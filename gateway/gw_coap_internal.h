@@ -113,7 +113,24 @@ void gw_coap_api_provision(struct gw_req *r, struct gw_answer *a); /* no authent
 char *gw_coap_shared_json(struct gw_coap *c, int64_t device_id, size_t *len);
 
 /* Records activity and an uplink for power saving (spec 16.4, 17). */
-void gw_coap_uplink(struct gw_coap *c, int64_t device_id, int64_t mono_ms, int64_t now_ms);
+void gw_coap_uplink(struct gw_coap *c, int64_t device_id, int64_t profile_id, int64_t mono_ms,
+                    int64_t now_ms);
+
+struct profile_config;
+
+/*
+ * The parsed profile (gw_coap_profile.c), cached and revalidated at most once a second.
+ * Returns: borrowed pointer valid until the next call, or NULL (unusable profile, logged).
+ */
+const struct profile_config *gw_coap_profile(struct gw_coap *c, int64_t profile_id,
+                                             int64_t mono_ms);
+
+/* Frees the profile cache. */
+void gw_coap_profiles_free(void);
+
+/* Resolves the device's power mode and timers from its profile and its own override. */
+void gw_coap_power_refresh(struct gw_coap *c, struct gw_sched_dev *d, int64_t profile_id,
+                           int64_t mono_ms);
 
 /* Observations and downlinks (gw_coap_obs.c). */
 void gw_coap_obs_register(struct gw_req *r, struct gw_answer *a, enum gw_obs_kind kind);

@@ -279,6 +279,7 @@ void gw_coap_obs_register(struct gw_req *r, struct gw_answer *a, enum gw_obs_kin
         }
         d->obs[kind] = o;
         c->n_observations++;
+        gw_coap_power_refresh(c, d, r->dev.profile_id, r->mono_ms);
         gw_log_info("observation registered dev=%lld kind=%s", (long long)r->dev.id,
                     kind == GW_OBS_RPC ? "rpc" : "attributes");
     }
@@ -388,7 +389,7 @@ static void acked(struct gw_coap *c, struct gw_sched_dev *d)
                                 GW_DL_DELIVERED, NULL, now);
     d->is_in_flight = false;
     drop_id(c->in_flight, &c->n_in_flight, d->device_id);
-    gw_coap_uplink(c, d->device_id, gw_coap_monotonic_ms(), now); /* an ACK is an uplink */
+    gw_coap_uplink(c, d->device_id, d->profile_id, gw_coap_monotonic_ms(), now); /* an uplink */
     gw_coap_mark(c, d->device_id);
 }
 

@@ -36,6 +36,7 @@ enum gw_obs_kind { GW_OBS_ATTR = 0, GW_OBS_RPC = 1 };
 /* One device's scheduling state. */
 struct gw_sched_dev {
     int64_t device_id;
+    int64_t profile_id;               /* the profile the power settings came from */
     int64_t last_uplink_ms;           /* L, monotonic ms; 0 = no uplink since start */
     int64_t last_activity_written_ms; /* when lastActivity last went to the store */
     int64_t last_data_ts_ms;          /* newest server-stamped data time, keeps stamps unique */

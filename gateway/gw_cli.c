@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <termios.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,6 +82,11 @@ static int open_store(const struct gw_config *cfg, struct gw_store **st)
     char err[512];
 
     (void)snprintf(path, sizeof(path), "%s/nbgate.db", cfg->data_dir);
+    /* Devices may be onboarded before the daemon's first start: create the directory too. */
+    if (mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
+        fprintf(stderr, "nbgate: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
+        return -EIO;
+    }
     if (gw_store_open(path, &opts, st, err, sizeof(err)) != 0) {
         fprintf(stderr, "nbgate: cannot open %s: %s\n", path, err);
         return -EIO;

@@ -30,7 +30,7 @@ expect '2.05 {"client":{"fw":"v1.0","n":7},"shared":{"mode":"eco","target":21.5}
 nbg attributes set a1 '{"deleted":1}' 2>/dev/null && fail "reserved name accepted"
 
 # Observe: first answer has every shared attribute; then one notification per change.
-coap-client-notls -v 6 -B 8 -m get -s 6 "coap://127.0.0.1:$NBG_PORT/api/v1/atok/attributes/updates" \
+stdbuf -oL coap-client-notls -v 6 -B 8 -m get -s 6 "coap://127.0.0.1:$NBG_PORT/api/v1/atok/attributes/updates" \
     >"$T/obs1" 2>&1 &
 obs1=$!
 until grep -q 'Observe:0' "$T/obs1"; do sleep 0.05; done

@@ -26,7 +26,7 @@ wait_for() { # wait_for FILE PATTERN
 nbg rpc r1 setLed '{"on":true}' >"$T/q1" || fail "rpc queue"
 grep -q 'queued id=1 rpc_id=0' "$T/q1" || fail "first rpc id: $(cat "$T/q1")"
 nbg downlinks r1 | grep -q 'QUEUED' || fail "not queued: $(nbg downlinks r1)"
-coap-client-notls -v 6 -B 70 -m get -s 60 "coap://127.0.0.1:$NBG_PORT/api/v1/rtok/rpc" >"$T/obs" 2>&1 &
+stdbuf -oL coap-client-notls -v 6 -B 70 -m get -s 60 "coap://127.0.0.1:$NBG_PORT/api/v1/rtok/rpc" >"$T/obs" 2>&1 &
 obs=$!
 wait_for "$T/obs" "c:2.03 .*Observe:0"
 wait_for "$T/obs" "t:CON c:2.05 .*Observe:1.* :: '{\"id\":0,\"method\":\"setLed\",\"params\":{\"on\":true}}'"

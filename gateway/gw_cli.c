@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <termios.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -609,9 +609,9 @@ static int cmd_device_profile(struct gw_store *st, int argc, char **argv)
 
 bool gw_cli_is_command(const char *name)
 {
-    static const char *const commands[] = { "device", "telemetry", "attributes",
-                                            "rpc",    "downlinks", "ota",
-                                            "claim",  "admin",     "profile" };
+    static const char *const commands[] = { "device",    "telemetry", "attributes", "rpc",
+                                            "downlinks", "ota",       "claim",      "admin",
+                                            "profile",   "efento",    "pending" };
     size_t i;
 
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -720,6 +720,8 @@ int gw_cli_main(const struct gw_config *cfg, int argc, char **argv)
         rc = gw_cli_downlinks(st, &o, argc, argv);
     } else if (strcmp(cmd, "ota") == 0) {
         rc = gw_cli_ota(st, &o, argc, argv);
+    } else if (strcmp(cmd, "efento") == 0 || strcmp(cmd, "pending") == 0) {
+        rc = gw_cli_efento(st, &o, cmd, argc, argv);
     } else if (strcmp(cmd, "admin") == 0) {
         rc = cmd_admin(st, argc, argv);
     } else {

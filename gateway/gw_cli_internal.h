@@ -36,4 +36,9 @@ int gw_cli_downlinks(struct gw_store *st, const struct gw_cli_opts *o, int argc,
 int gw_cli_ota(struct gw_store *st, const struct gw_cli_opts *o, int argc, char **argv);
 int gw_cli_claim(struct gw_store *st, const struct gw_cli_opts *o, int argc, char **argv);
 
+/* `efento set ...` and `pending list|approve ...` (gw_cli_efento.c); cmd is "efento" or
+ * "pending". Returns: the exit status. */
+int gw_cli_efento(struct gw_store *st, const struct gw_cli_opts *o, const char *cmd, int argc,
+                  char **argv);
+
 #endif /* GW_CLI_INTERNAL_H */

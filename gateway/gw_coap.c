@@ -402,14 +402,7 @@ static void dispatch_feature(struct gw_req *r, struct gw_answer *a)
         if (kind == GW_OBS_RPC) {
             gw_coap_answer(a, COAP_RESPONSE_CODE_VALID, NULL);
         } else {
-            size_t len = 0;
-            char *body = gw_coap_shared_json(r->c, r->dev.id, &len);
-            if (body == NULL) {
-                gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "out of memory");
-            } else {
-                gw_coap_answer_body(a, COAP_RESPONSE_CODE_CONTENT,
-                                    r->request_cf >= 0 ? r->request_cf : GW_CF_JSON, body, len);
-            }
+            gw_coap_shared_state_answer(r, a, r->request_cf >= 0 ? r->request_cf : GW_CF_JSON);
         }
     }
 }

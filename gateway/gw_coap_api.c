@@ -314,6 +314,41 @@ char *gw_coap_shared_json(struct gw_coap *c, int64_t device_id, size_t *len)
     return b.p;
 }
 
+/* Protobuf devices: transport.GetAttributeResponseMsg (spec 6.2, 14.4). */
+static void attributes_get_proto(struct gw_req *r, struct gw_answer *a, bool is_all,
+                                 const struct key_list *client, const struct key_list *shared)
+{
+    struct profile_batch cb = { 0 }, sb = { 0 };
+    struct profile_attr_response resp;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    int rc = 0;
+
+    if (is_all || client->is_given) {
+        rc = gw_coap_collect_attrs(r->c, r->dev.id, GW_SCOPE_CLIENT, is_all ? NULL : client->keys,
+                                   is_all ? 0 : client->n, &cb);
+    }
+    if (rc == 0 && (is_all || shared->is_given)) {
+        rc = gw_coap_collect_attrs(r->c, r->dev.id, GW_SCOPE_SHARED, is_all ? NULL : shared->keys,
+                                   is_all ? 0 : shared->n, &sb);
+    }
+    memset(&resp, 0, sizeof(resp));
+    resp.client = cb.kv;
+    resp.n_client = cb.n;
+    resp.shared = sb.kv;
+    resp.n_shared = sb.n;
+    resp.is_multiple = (client->is_given ? client->n : 0) + (shared->is_given ? shared->n : 0) > 1;
+    if (rc == 0 && cb.n + sb.n == 0) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_NOT_FOUND, NULL);
+    } else if (rc != 0 || profile_proto_encode_attr_response(&resp, &bytes, &len) != 0) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "cannot encode the attributes");
+    } else {
+        gw_coap_answer_body(a, COAP_RESPONSE_CODE_CONTENT, GW_CF_OCTETS, (char *)bytes, len);
+    }
+    profile_batch_fini(&cb);
+    profile_batch_fini(&sb);
+}
+
 void gw_coap_api_attributes_get(struct gw_req *r, struct gw_answer *a)
 {
     struct key_list client = { 0 }, shared = { 0 };
@@ -329,6 +364,10 @@ void gw_coap_api_attributes_get(struct gw_req *r, struct gw_answer *a)
         goto out;
     }
     is_all = !client.is_given && !shared.is_given;
+    if (gw_coap_is_proto(r->c, r->dev.profile_id, r->mono_ms)) {
+        attributes_get_proto(r, a, is_all, &client, &shared);
+        goto out;
+    }
     sb_str(&b, "{");
     if (is_all || client.is_given) {
         if (render_scope(r->c, r->dev.id, GW_SCOPE_CLIENT, is_all ? NULL : &client, &part) > 0) {
@@ -395,11 +434,24 @@ static void rpc_response(struct gw_req *r, struct gw_answer *a)
 /* Client-side RPC: nbgate's built-in methods (docs/DEVICE-API.md). */
 static void rpc_request(struct gw_req *r, struct gw_answer *a)
 {
+    bool is_proto = gw_coap_is_proto(r->c, r->dev.profile_id, r->mono_ms);
     char diag[GW_COAP_DIAG_MAX + 1];
     char method[128];
     json_t *reply = NULL;
     char *text;
-    int rc = gw_api_parse_rpc_request(r->data, r->len, method, sizeof(method), diag, sizeof(diag));
+    int rc;
+
+    if (is_proto) {
+        char *m = NULL, *params = NULL;
+        rc = profile_proto_decode_client_rpc(r->data, r->len, &m, &params, diag, sizeof(diag));
+        if (rc == 0) {
+            (void)snprintf(method, sizeof(method), "%s", m);
+        }
+        free(m);
+        free(params);
+    } else {
+        rc = gw_api_parse_rpc_request(r->data, r->len, method, sizeof(method), diag, sizeof(diag));
+    }
 
     if (rc != 0) {
         gw_coap_answer(a, gw_coap_code_for_error(rc), "%s", rc == -ENOMEM ? "out of memory" : diag);
@@ -419,6 +471,18 @@ static void rpc_request(struct gw_req *r, struct gw_answer *a)
     text = reply != NULL ? json_dumps(reply, JSON_COMPACT) : NULL;
     if (text == NULL) {
         gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "out of memory");
+    } else if (is_proto) {
+        /* ToServerRpcResponseMsg: the reply's JSON as payload, or its error text. */
+        const char *error = json_string_value(json_object_get(reply, "error"));
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        if (profile_proto_encode_rpc_reply(0, error == NULL ? text : NULL, error, &bytes, &len) !=
+            0) {
+            gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "out of memory");
+        } else {
+            gw_coap_answer_body(a, COAP_RESPONSE_CODE_CONTENT, GW_CF_OCTETS, (char *)bytes, len);
+        }
+        free(text);
     } else {
         gw_coap_answer_body(a, COAP_RESPONSE_CODE_CONTENT,
                             r->request_cf >= 0 ? r->request_cf : GW_CF_JSON, text, strlen(text));

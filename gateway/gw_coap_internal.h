@@ -151,6 +151,27 @@ void gw_coap_nack(coap_session_t *session, const coap_pdu_t *sent, coap_nack_rea
  */
 void gw_coap_efento(struct gw_req *r, struct gw_answer *a);
 
+/*
+ * Reloads the Efento profiles and registers their critical option numbers with libcoap (R2.3),
+ * at most every few seconds; called by every Efento request and meant for gw_coap_tick too.
+ */
+void gw_coap_efento_refresh(struct gw_coap *c, int64_t mono_ms);
+
+/* Protobuf devices (gw_coap_proto.c). */
+int gw_coap_collect_attrs(struct gw_coap *c, int64_t device_id, enum gw_attr_scope scope,
+                          const char *const *keys, size_t n_keys, struct profile_batch *out);
+int gw_coap_proto_attr_update(struct gw_coap *c, int64_t device_id, const char *const *updated,
+                              size_t n_updated, bool is_all, const char *const *deleted,
+                              size_t n_deleted, uint8_t **out, size_t *out_len);
+int gw_coap_proto_rpc(const struct profile_config *p, const char *json, size_t len, uint8_t **out,
+                      size_t *out_len, char *err, size_t err_len);
+
+/* True when the device's profile carries Protobuf payloads. */
+bool gw_coap_is_proto(struct gw_coap *c, int64_t profile_id, int64_t mono_ms);
+
+/* The answer to an attribute registration or deregistration: the whole shared state. */
+void gw_coap_shared_state_answer(struct gw_req *r, struct gw_answer *a, int content_format);
+
 /* OTA (gw_coap_ota.c): GET /fw/{token}, /sw/{token} and the /api/v1 aliases. */
 void gw_coap_ota(struct gw_req *r, struct gw_answer *a, bool is_software);
 

@@ -25,6 +25,7 @@
 
 #include "gateway/gw_coap_internal.h"
 #include "gateway/gw_log.h"
+#include "profiles/profile_model.h"
 
 #define SWEEP_PERIOD_MS 1000
 
@@ -243,7 +244,9 @@ static struct gw_obs *obs_new(const struct gw_req *r, enum gw_obs_kind kind)
     if (o->token_len > 0) {
         memcpy(o->token, tok.s, o->token_len);
     }
-    o->content_format = r->request_cf >= 0 ? r->request_cf : GW_CF_JSON;
+    o->content_format = gw_coap_is_proto(r->c, r->dev.profile_id, r->mono_ms) ? GW_CF_OCTETS
+                        : r->request_cf >= 0                                  ? r->request_cf
+                                                                              : GW_CF_JSON;
     o->device_id = r->dev.id;
     o->kind = kind;
     return o;
@@ -287,15 +290,8 @@ void gw_coap_obs_register(struct gw_req *r, struct gw_answer *a, enum gw_obs_kin
         (void)gw_store_rpc_requeue_delivered(c->store, r->dev.id, r->now_ms);
         gw_coap_answer(a, COAP_RESPONSE_CODE_VALID, NULL);
     } else {
-        size_t len = 0;
-        char *body;
         supersede_attr_updates(c, r->dev.id, r->now_ms);
-        body = gw_coap_shared_json(c, r->dev.id, &len);
-        if (body == NULL) {
-            gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "out of memory");
-            return;
-        }
-        gw_coap_answer_body(a, COAP_RESPONSE_CODE_CONTENT, o->content_format, body, len);
+        gw_coap_shared_state_answer(r, a, o->content_format);
     }
     a->observe = o->seq;
     o->seq = (o->seq + 1) & 0xffffff;
@@ -308,6 +304,46 @@ void gw_coap_obs_deregister(struct gw_req *r, enum gw_obs_kind kind)
     if (d != NULL && d->obs[kind] != NULL && same_key(d->obs[kind], r)) {
         end_obs(r->c, d, kind, false);
     }
+}
+
+/*
+ * Re-encodes a downlink for a Protobuf device in place (payload becomes bytes). An RPC whose
+ * params do not fit the profile's schema fails for good (spec 7.2); the observation stays.
+ */
+static int to_proto(struct gw_coap *c, struct gw_sched_dev *d, struct gw_dl_next *n)
+{
+    const struct profile_config *p = gw_coap_profile(c, d->profile_id, gw_coap_monotonic_ms());
+    char err[200] = "";
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (p == NULL) {
+        rc = -ENOEXEC;
+    } else if (n->kind == GW_DL_RPC) {
+        rc = gw_coap_proto_rpc(p, n->payload, n->payload_len, &bytes, &len, err, sizeof(err));
+    } else {
+        rc = gw_coap_proto_attr_update(c, d->device_id, (const char *const *)n->updated,
+                                       n->n_updated, false, (const char *const *)n->deleted,
+                                       n->n_deleted, &bytes, &len);
+    }
+    if (rc != 0) {
+        char why[300];
+        json_t *j =
+            json_pack("{s:s}", "error", err[0] != '\0' ? err : "cannot encode for the profile");
+        char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+        (void)snprintf(why, sizeof(why), "%s", text != NULL ? text : "{}");
+        gw_log_warn("downlink cannot be encoded dev=%lld err=\"%s\"", (long long)d->device_id, err);
+        (void)gw_store_dl_set_state(c->store, d->device_id, n->ids, n->n_ids, GW_DL_FAILED, why,
+                                    gw_coap_realtime_ms());
+        free(text);
+        json_decref(j);
+        return rc;
+    }
+    free(n->payload);
+    n->payload = (char *)bytes;
+    n->payload_len = len;
+    return 0;
 }
 
 static int64_t window_ms(const struct gw_sched_dev *d)
@@ -344,6 +380,11 @@ void gw_coap_pump(struct gw_coap *c, int64_t device_id)
         return;
     }
     o = d->obs[n.kind == GW_DL_RPC ? GW_OBS_RPC : GW_OBS_ATTR];
+    if (o->content_format == GW_CF_OCTETS && to_proto(c, d, &n) != 0) {
+        gw_dl_next_fini(&n);
+        gw_coap_mark(c, device_id);
+        return;
+    }
     mid = n.payload_len + 64 > coap_session_max_pdu_size(o->session)
               ? -1
               : send_on(o, COAP_RESPONSE_CODE_CONTENT, true, n.payload, n.payload_len);

@@ -51,6 +51,16 @@ static const struct key_def keys[] = {
     { "coap_dtls_pem_key", "COAP_DTLS_PEM_KEY", KT_STR, F(coap_dtls_pem_key), "", 0, 0 },
     { "coap_dtls_pem_key_password", "COAP_DTLS_PEM_KEY_PASSWORD", KT_STR,
       F(coap_dtls_pem_key_password), "", 0, 0 },
+    { "coap_dtls_session_inactivity_timeout_ms", "TB_COAP_X509_DTLS_SESSION_INACTIVITY_TIMEOUT",
+      KT_INT, F(coap_dtls_session_inactivity_timeout_ms), "86400000", 100, 31536000000 },
+    { "coap_dtls_session_report_timeout_ms", "TB_COAP_X509_DTLS_SESSION_REPORT_TIMEOUT", KT_INT,
+      F(coap_dtls_session_report_timeout_ms), "1800000", 100, 86400000 },
+    { "coap_dtls_skip_validity_check", "TB_COAP_X509_DTLS_SKIP_VALIDITY_CHECK_FOR_CLIENT_CERT",
+      KT_BOOL, F(coap_dtls_skip_validity_check), "false", 0, 0 },
+    { "coap_dtls_max_sessions", "NBGATE_COAP_DTLS_MAX_SESSIONS", KT_INT, F(coap_dtls_max_sessions),
+      "10000", 1, 1000000 },
+    { "coap_dtls_max_handshakes", "NBGATE_COAP_DTLS_MAX_HANDSHAKES", KT_INT,
+      F(coap_dtls_max_handshakes), "100", 1, 100000 },
     { "admin_port", "NBGATE_ADMIN_PORT", KT_INT, F(admin_port), "8443", 0, 65535 },
     { "admin_bind_address", "NBGATE_ADMIN_BIND_ADDRESS", KT_STR, F(admin_bind_address), "", 0, 0 },
     { "admin_tls", "NBGATE_ADMIN_TLS", KT_BOOL, F(admin_tls), "true", 0, 0 },
@@ -373,10 +383,15 @@ int gw_config_validate(const struct gw_config *cfg, char *err, size_t err_len)
         (void)snprintf(err, err_len, "admin_tls_cert and admin_tls_key: set both or neither");
         return -EINVAL;
     }
-    if (cfg->coap_dtls_enabled) {
-        /* TODO(#8): the DTLS endpoint. Refusing beats silently serving plain CoAP only. */
-        (void)snprintf(err, err_len,
-                       "coap_dtls_enabled: CoAP over DTLS is not available in this version");
+    if (cfg->coap_dtls_enabled && cfg->coap_dtls_pem_cert[0] == '\0' &&
+        cfg->coap_dtls_pem_key[0] != '\0') {
+        (void)snprintf(err, err_len, "coap_dtls_pem_key: set coap_dtls_pem_cert too (or neither "
+                                     "for the appliance certificate)");
+        return -EINVAL;
+    }
+    if (cfg->coap_dtls_enabled && cfg->coap_dtls_bind_port == cfg->coap_bind_port) {
+        (void)snprintf(err, err_len, "coap_dtls_bind_port: %lld is also coap_bind_port",
+                       (long long)cfg->coap_dtls_bind_port);
         return -EINVAL;
     }
     return 0;

@@ -168,6 +168,10 @@ struct gw_dl_next {
     bool is_oneway;
     char *payload; /* RPC: {"id":N,"method":..,"params":..}; attributes: {k:v,..,"deleted":[..]} */
     size_t payload_len;
+    char **updated; /* attributes: the keys with a value in payload (for Protobuf devices) */
+    size_t n_updated;
+    char **deleted; /* attributes: the deleted keys */
+    size_t n_deleted;
 };
 
 /* Returns: the state's name ("QUEUED" ...), or "?" . */
@@ -610,5 +614,203 @@ int gw_store_device_set_power(struct gw_store *st, const char *device, const cha
  * Returns: 0, -ENOENT, -EIO, -EINVAL (the stored override does not parse: *out has none).
  */
 int gw_store_device_power(struct gw_store *st, int64_t device_id, struct profile_power *out);
+
+/* ---- Efento sensors (gw_store_efento.c) ---- */
+
+/*
+ * Efento NB-IoT sensors (specs/efento.md). A device is an Efento sensor when its profile's CoAP
+ * device type is EFENTO; the profile's Efento settings live in its JSON next to coapDeviceType
+ * (profileData.transportConfiguration.coapDeviceTypeConfiguration). Per-device Efento state is
+ * kept in server attributes: efentoSerial (last serial seen), efentoDeviceInfoRequestTs and
+ * efentoConfigurationRequestTs (last automatic requests, ms), efentoSensorErrors and
+ * efentoSensorErrors_N (error sample counters), efentoConfigParts (held parts of a split
+ * configuration). Admin settings are EFENTO_CONFIG downlink rows whose body is the settings
+ * JSON (gateway/gw_efento.h); unknown tokens are pending_device rows of kind EFENTO (token in
+ * the payload) or EFENTO_OPT<N> (token in CoAP option N), identifier = the token.
+ */
+
+#define GW_EFENTO_TOKEN_PAYLOAD                                                                    \
+    65000                              /* cloudTokenCoapOption value: the token is in the payload  \
+                                        */
+#define GW_EFENTO_SERIAL_MAX     130   /* a serial in hex (64 bytes at most) and a NUL */
+#define GW_EFENTO_TEXT_MAX       256   /* a token or other short text from a frame, with NUL */
+#define GW_EFENTO_PENDING_MAX    1000  /* pending entries kept; the least recently seen goes */
+#define GW_EFENTO_PENDING_GAP_MS 60000 /* a pending entry is rewritten at most this often */
+#define GW_EFENTO_CHANNELS       16    /* channels of one measurement frame (efento.h) */
+#define GW_EFENTO_PARTS_MAX      16    /* held parts of one split configuration */
+
+/* The Efento settings of a device profile (specs/efento.md section 1, "Settings"). */
+struct gw_efento_profile {
+    int64_t id;
+    char name[GW_STORE_NAME_MAX];
+    int32_t token_option;           /* cloudTokenCoapOption 1..64999, or GW_EFENTO_TOKEN_PAYLOAD */
+    int32_t signature_option;       /* payloadSignatureCoapOption (registered, not verified) */
+    int32_t modem_id_option;        /* modemIdentificationCoapOption (registered, ignored) */
+    bool is_auto_accept;            /* autoAccept: unknown tokens create devices (R2.6) */
+    int64_t clock_sync_threshold_s; /* clockSyncThresholdS: 0 = always, < 0 = never */
+    int64_t request_retry_s;        /* requestRetryS: gap between automatic requests */
+    int64_t downlink_expiry_s;      /* downlinkExpiryS: a QUEUED entry expires after this */
+    int64_t confirm_timeout_s;      /* confirmTimeoutS: SENT/DELIVERED entries time out after */
+};
+
+/* A device found by its access token, with what the Efento resources need to answer it. */
+struct gw_efento_device {
+    int64_t id;
+    char name[GW_STORE_NAME_MAX];
+    bool is_efento;                    /* the profile's CoAP device type is EFENTO */
+    struct gw_efento_profile profile;  /* the profile and its settings (defaults filled in) */
+    bool has_config_hash;              /* a configuration was stored */
+    uint32_t config_hash;              /* its client attribute configurationHash */
+    bool has_device_info;              /* a device info frame was stored (telemetry sw_version) */
+    char serial[GW_EFENTO_SERIAL_MAX]; /* last serial seen (efentoSerial), "" = none */
+    int64_t devinfo_request_ms;        /* last automatic deviceInfoRequest, 0 = never */
+    int64_t config_request_ms;         /* last automatic configurationRequest, 0 = never */
+};
+
+/* One unfinished EFENTO_CONFIG downlink entry. */
+struct gw_efento_dl {
+    int64_t id;
+    enum gw_dl_state state; /* QUEUED, TIMEOUT (sent again), SENT or DELIVERED (waiting) */
+    int64_t retries;        /* sends that were not delivered or not confirmed */
+    int64_t sent_ms;        /* wall-clock time of the last send, 0 = never sent */
+    int32_t sent_mid;       /* Message ID of the answer that carried it, -1 = none */
+    char *body;             /* the settings JSON (heap) */
+};
+
+/* One held part of a split configuration. */
+struct gw_efento_part {
+    int32_t split_info; /* payload_split_info of the part (index = its absolute value) */
+    int64_t rx_s;       /* receive time, epoch s */
+    uint8_t *data;      /* the part's bytes (heap) */
+    size_t len;
+};
+
+/* An event of the device's log written with a frame; is_once: skip if the same is logged. */
+struct gw_efento_event {
+    const char *type; /* e.g. "EFENTO_CLOCK_SYNC" */
+    const char *body; /* JSON text */
+    bool is_once;
+};
+
+/* A state change of a downlink entry, committed with the frame that caused it (8.5). */
+struct gw_efento_dl_change {
+    int64_t id;
+    enum gw_dl_state state; /* target; QUEUED = sent in vain, sent again (a try counted) */
+    bool is_final;          /* DELIVERED: nothing more is awaited */
+    int32_t mid;            /* SENT: the answer's Message ID */
+    const char *response;   /* JSON stored as the entry's response, or NULL */
+};
+
+/* Everything one Efento frame produced: written in one transaction (R3.1). */
+struct gw_efento_commit {
+    int64_t device_id;
+    int64_t now_ms; /* receive time: last activity, attribute and event times */
+    const struct profile_kv *telemetry;
+    size_t n_telemetry;
+    const struct profile_kv *client; /* client attributes to set (a configuration) */
+    size_t n_client;
+    const char *const *client_deleted; /* client attributes to delete */
+    size_t n_client_deleted;
+    const struct profile_kv *server; /* server attributes to set */
+    size_t n_server;
+    const struct gw_efento_event *events;
+    size_t n_events;
+    const struct gw_efento_dl_change *changes;
+    size_t n_changes;
+    uint32_t error_samples[GW_EFENTO_CHANNELS]; /* sensor error samples per channel, to count */
+    const struct gw_efento_part *part_add;      /* hold this part (replacing its index), or NULL */
+    bool is_parts_dropped;                      /* drop every held part (before part_add) */
+};
+
+/* An unknown token that knocked (R2.4). */
+struct gw_efento_pending {
+    int32_t token_option;              /* where the token was: option number or TOKEN_PAYLOAD */
+    char token[GW_EFENTO_TEXT_MAX];    /* "" = the frame carried none */
+    char serial[GW_EFENTO_SERIAL_MAX]; /* "" = none */
+    char msg_type;                     /* 'm', 'i' or 'c' */
+    char peer[64];                     /* address and port */
+    int64_t first_seen_ms, last_seen_ms;
+    int64_t seen_count; /* attempts recorded (at most one per GW_EFENTO_PENDING_GAP_MS) */
+};
+
+/*
+ * Finds the device whose access token is token, with its profile's Efento settings and the
+ * device's Efento state. Returns: 0, -ENOENT (no such token), -EIO.
+ */
+int gw_store_efento_device(struct gw_store *st, const char *token, size_t token_len,
+                           struct gw_efento_device *out);
+
+/* Calls fn for every Efento profile (settings with defaults). Returns: 0, -EIO, fn's value. */
+int gw_store_efento_profiles(struct gw_store *st,
+                             int (*fn)(void *arg, const struct gw_efento_profile *p), void *arg);
+
+/*
+ * Reads the device's unfinished EFENTO_CONFIG entries, oldest first: QUEUED and TIMEOUT ones not
+ * expired at now_ms, SENT ones, and DELIVERED ones still waiting for a confirmation.
+ * Returns: 0 (*n_out set), -EIO, -ENOMEM. Ownership: release with gw_store_efento_dl_fini().
+ */
+int gw_store_efento_dl_open(struct gw_store *st, int64_t device_id, int64_t now_ms,
+                            struct gw_efento_dl *out, size_t cap, size_t *n_out);
+
+/* Frees the bodies of n entries. */
+void gw_store_efento_dl_fini(struct gw_efento_dl *dl, size_t n);
+
+/*
+ * Queues admin settings (a validated settings JSON object) for an Efento device; the entry
+ * expires after the profile's downlinkExpiryS. Returns: 0 (*id_out set when not NULL), -EINVAL
+ * (not an Efento device), -ENOSPC (max_queued unfinished downlinks), -ENOENT, -EIO.
+ */
+int gw_store_efento_queue(struct gw_store *st, int64_t device_id, const char *settings_json,
+                          int64_t now_ms, int64_t max_queued, int64_t *id_out);
+
+/*
+ * Reads the held parts of the device's split configuration in arrival order.
+ * Returns: 0 (*n_out set), -EIO, -ENOMEM. Ownership: release with gw_store_efento_parts_fini().
+ */
+int gw_store_efento_parts(struct gw_store *st, int64_t device_id,
+                          struct gw_efento_part out[GW_EFENTO_PARTS_MAX], size_t *n_out);
+
+/* Frees the data of n parts. */
+void gw_store_efento_parts_fini(struct gw_efento_part *parts, size_t n);
+
+/*
+ * Writes everything of one frame (records, attributes, counters, events, queue states, held
+ * parts) and the device's last activity in one transaction.
+ * Returns: 0 (committed), -EIO (nothing written), -ENOMEM.
+ */
+int gw_store_efento_commit(struct gw_store *st, const struct gw_efento_commit *c);
+
+/*
+ * Records an unknown token (one entry per token and token place; an existing entry is rewritten
+ * at most every GW_EFENTO_PENDING_GAP_MS; beyond GW_EFENTO_PENDING_MAX entries the least
+ * recently seen goes). payload: the frame, summarised into the entry. Returns: 0, -EIO.
+ */
+int gw_store_efento_pending_note(struct gw_store *st, const struct gw_efento_pending *p,
+                                 const uint8_t *payload, size_t len, int64_t now_ms);
+
+/* Lists the pending Efento entries, most recently seen first. Returns: 0, -EIO, fn's value. */
+int gw_store_efento_pending_list(struct gw_store *st,
+                                 int (*fn)(void *arg, const struct gw_efento_pending *p),
+                                 void *arg);
+
+/*
+ * Approves a pending entry (R2.5): creates device name (NULL = "Efento <serial>") with the
+ * entry's token as its access token under Efento profile `profile` (NULL = the only Efento
+ * profile), and removes the entry. name_out receives the device's name.
+ * Returns: 0; -ENOENT (no such entry or profile); -EINVAL (empty token, not an Efento profile,
+ * several Efento profiles to choose from, or the profile expects the token elsewhere);
+ * -EEXIST (name or token taken); -EIO. err says why.
+ */
+int gw_store_efento_pending_approve(struct gw_store *st, const char *token, const char *name,
+                                    const char *profile, int64_t now_ms, char *name_out,
+                                    size_t name_out_len, char *err, size_t err_len);
+
+/*
+ * Auto-accept (R2.6): creates a device "Efento <serial>" (or "Efento <serial> <n>" when taken)
+ * with token under the profile, and removes any pending entry of the token.
+ * Returns: 0, -EEXIST (token taken), -EINVAL, -EIO.
+ */
+int gw_store_efento_auto_accept(struct gw_store *st, const char *token, const char *serial,
+                                const char *profile, int64_t now_ms);
 
 #endif /* GW_STORE_H: sections are added above this line */

@@ -292,8 +292,43 @@ int gw_store_attribute_delete(struct gw_store *st, int64_t device_id, enum gw_at
 
 void gw_dl_next_fini(struct gw_dl_next *n)
 {
+    size_t i;
+
     free(n->payload);
     n->payload = NULL;
+    for (i = 0; i < n->n_updated; i++) {
+        free(n->updated[i]);
+    }
+    for (i = 0; i < n->n_deleted; i++) {
+        free(n->deleted[i]);
+    }
+    free(n->updated);
+    free(n->deleted);
+    n->updated = n->deleted = NULL;
+    n->n_updated = n->n_deleted = 0;
+}
+
+/* Copies the keys of a JSON object into a NULL-free array. Returns: 0, -ENOMEM. */
+static int key_array(json_t *set, char ***out, size_t *n)
+{
+    const char *key;
+    json_t *v;
+
+    *n = 0;
+    *out = calloc(json_object_size(set) + 1, sizeof(**out));
+    if (*out == NULL) {
+        return -ENOMEM;
+    }
+    json_object_foreach(set, key, v)
+    {
+        (void)v;
+        (*out)[*n] = strdup(key);
+        if ((*out)[*n] == NULL) {
+            return -ENOMEM;
+        }
+        (*n)++;
+    }
+    return 0;
 }
 
 /* Applies one attribute entry's key lists to the running merge (later entries win). */
@@ -402,6 +437,22 @@ static int render_attributes(struct gw_store *st, int64_t device_id, json_t *upd
             free(big);
         }
         is_first = false;
+        if (rc == 0) {
+            char *k = strdup(key);
+            char **grown = realloc(out->updated, (out->n_updated + 1) * sizeof(*grown));
+            rc = k != NULL && grown != NULL ? 0 : -ENOMEM;
+            if (grown != NULL) {
+                out->updated = grown;
+            }
+            if (rc == 0) {
+                out->updated[out->n_updated++] = k;
+            } else {
+                free(k);
+            }
+        }
+    }
+    if (rc == 0) {
+        rc = key_array(deleted, &out->deleted, &out->n_deleted);
     }
     if (rc == 0 && json_object_size(deleted) > 0) {
         rc = buf_add(&b, is_first ? "\"deleted\":[" : ",\"deleted\":[", is_first ? 11 : 12);
@@ -496,6 +547,9 @@ int gw_store_dl_next(struct gw_store *st, int64_t device_id, bool has_rpc_obs, b
         rc = render_attributes(st, device_id, updated, deleted, out);
     }
 out:
+    if (rc != 0) {
+        gw_dl_next_fini(out);
+    }
     sqlite3_finalize(s);
     json_decref(updated);
     json_decref(deleted);

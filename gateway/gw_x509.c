@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gw_x509.c - one device certificate in, its DER bytes, SHA-256 fingerprint and printable fields
+ * out, with mbedTLS 2.28.
+ *
+ * Accepted input (at most GW_X509_TEXT_MAX bytes, checked before anything is copied):
+ *   DER       first byte 0x30 (SEQUENCE); nothing may follow the certificate
+ *   PEM       text with exactly one "-----BEGIN CERTIFICATE-----" block (other text around it is
+ *             ignored, as OpenSSL does)
+ *   base64    the PEM body alone, as ThingsBoard stores X.509 credentials; whitespace is dropped
+ * Anything else, a second certificate, or a block that does not parse is refused with a one-line
+ * reason. The fingerprint is over the DER bytes exactly as received (R7), never re-encoded.
+ */
+#include "gateway/gw_x509.h"
+
+#include <errno.h>
+#include <mbedtls/base64.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/error.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/x509_crt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PEM_BEGIN "-----BEGIN CERTIFICATE-----"
+
+static void hex_lower(const uint8_t *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0xf];
+    }
+    out[2 * len] = '\0';
+}
+
+int gw_x509_fingerprint(const uint8_t *der, size_t len, char out[GW_X509_FINGERPRINT_LEN])
+{
+    uint8_t sum[32];
+
+    if (der == NULL || len == 0) {
+        return -EINVAL;
+    }
+    if (mbedtls_sha256_ret(der, len, sum, 0) != 0) {
+        return -EIO;
+    }
+    hex_lower(sum, sizeof(sum), out);
+    return 0;
+}
+
+bool gw_x509_is_fingerprint(const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < GW_X509_FINGERPRINT_LEN - 1; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return false;
+        }
+    }
+    return s[i] == '\0';
+}
+
+static int64_t epoch_of(const mbedtls_x509_time *t)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = t->year - 1900;
+    tm.tm_mon = t->mon - 1;
+    tm.tm_mday = t->day;
+    tm.tm_hour = t->hour;
+    tm.tm_min = t->min;
+    tm.tm_sec = t->sec;
+    return (int64_t)timegm(&tm);
+}
+
+static void key_type_of(const mbedtls_x509_crt *crt, char *out, size_t len)
+{
+    mbedtls_pk_type_t t = mbedtls_pk_get_type(&crt->pk);
+    const char *curve = "?";
+
+    if (t == MBEDTLS_PK_ECKEY || t == MBEDTLS_PK_ECKEY_DH || t == MBEDTLS_PK_ECDSA) {
+        switch (mbedtls_pk_ec(crt->pk)->grp.id) {
+        case MBEDTLS_ECP_DP_SECP256R1:
+            curve = "P-256";
+            break;
+        case MBEDTLS_ECP_DP_SECP384R1:
+            curve = "P-384";
+            break;
+        case MBEDTLS_ECP_DP_SECP521R1:
+            curve = "P-521";
+            break;
+        default:
+            curve = mbedtls_ecp_curve_info_from_grp_id(mbedtls_pk_ec(crt->pk)->grp.id) != NULL
+                        ? mbedtls_ecp_curve_info_from_grp_id(mbedtls_pk_ec(crt->pk)->grp.id)->name
+                        : "?";
+            break;
+        }
+        (void)snprintf(out, len, "EC %s", curve);
+    } else {
+        (void)snprintf(out, len, "%s %zu", mbedtls_pk_get_name(&crt->pk),
+                       mbedtls_pk_get_bitlen(&crt->pk));
+    }
+}
+
+/* Self-signed: the issuer is the subject and the certificate's own key verifies its signature. */
+static bool self_signed(const mbedtls_x509_crt *crt)
+{
+    const mbedtls_md_info_t *md = mbedtls_md_info_from_type(crt->sig_md);
+    uint8_t hash[MBEDTLS_MD_MAX_SIZE];
+
+    if (md == NULL || crt->issuer_raw.len != crt->subject_raw.len ||
+        memcmp(crt->issuer_raw.p, crt->subject_raw.p, crt->issuer_raw.len) != 0 ||
+        mbedtls_md(md, crt->tbs.p, crt->tbs.len, hash) != 0) {
+        return false;
+    }
+    return mbedtls_pk_verify_ext(crt->sig_pk, crt->sig_opts, (mbedtls_pk_context *)&crt->pk,
+                                 crt->sig_md, hash, mbedtls_md_get_size(md), crt->sig.p,
+                                 crt->sig.len) == 0;
+}
+
+static int fill(const mbedtls_x509_crt *crt, struct gw_x509_cert *out)
+{
+    out->der = malloc(crt->raw.len);
+    if (out->der == NULL) {
+        return -ENOMEM;
+    }
+    memcpy(out->der, crt->raw.p, crt->raw.len);
+    out->der_len = crt->raw.len;
+    if (gw_x509_fingerprint(out->der, out->der_len, out->fingerprint) != 0) {
+        return -EIO;
+    }
+    if (mbedtls_x509_dn_gets(out->subject, sizeof(out->subject), &crt->subject) < 0) {
+        out->subject[0] = '\0';
+    }
+    if (mbedtls_x509_dn_gets(out->issuer, sizeof(out->issuer), &crt->issuer) < 0) {
+        out->issuer[0] = '\0';
+    }
+    if (mbedtls_x509_serial_gets(out->serial, sizeof(out->serial), &crt->serial) < 0) {
+        out->serial[0] = '\0';
+    }
+    key_type_of(crt, out->key_type, sizeof(out->key_type));
+    out->not_before_s = epoch_of(&crt->valid_from);
+    out->not_after_s = epoch_of(&crt->valid_to);
+    out->is_self_signed = self_signed(crt);
+    return 0;
+}
+
+static void why(char *err, size_t err_len, const char *what, int mbed_rc)
+{
+    char text[160];
+
+    mbedtls_strerror(mbed_rc, text, sizeof(text));
+    (void)snprintf(err, err_len, "%s: %s", what, text);
+}
+
+/* DER bytes: exactly one certificate, nothing after it. */
+static int parse_der(const uint8_t *der, size_t len, struct gw_x509_cert *out, char *err,
+                     size_t err_len)
+{
+    mbedtls_x509_crt crt;
+    int rc;
+
+    mbedtls_x509_crt_init(&crt);
+    rc = mbedtls_x509_crt_parse_der(&crt, der, len);
+    if (rc != 0) {
+        why(err, err_len, "not an X.509 certificate", rc);
+        rc = -EINVAL;
+        goto out;
+    }
+    if (crt.raw.len != len) {
+        (void)snprintf(err, err_len, "%zu bytes follow the certificate", len - crt.raw.len);
+        rc = -EINVAL;
+        goto out;
+    }
+    rc = fill(&crt, out);
+out:
+    mbedtls_x509_crt_free(&crt);
+    return rc;
+}
+
+/* PEM text (NUL-terminated, len includes the NUL): exactly one certificate block. */
+static int parse_pem(const char *text, size_t len, struct gw_x509_cert *out, char *err,
+                     size_t err_len)
+{
+    const char *first = strstr(text, PEM_BEGIN);
+    mbedtls_x509_crt crt;
+    int rc;
+
+    if (first == NULL) {
+        (void)snprintf(err, err_len, "no \"" PEM_BEGIN "\" block (is this a certificate?)");
+        return -EINVAL;
+    }
+    if (strstr(first + 1, PEM_BEGIN) != NULL) {
+        (void)snprintf(err, err_len, "more than one certificate: give the device's own only");
+        return -EINVAL;
+    }
+    mbedtls_x509_crt_init(&crt);
+    rc = mbedtls_x509_crt_parse(&crt, (const unsigned char *)text, len);
+    if (rc != 0) {
+        if (rc > 0) {
+            (void)snprintf(err, err_len, "the certificate block does not parse");
+        } else {
+            why(err, err_len, "the certificate block does not parse", rc);
+        }
+        rc = -EINVAL;
+        goto out;
+    }
+    rc = fill(&crt, out);
+out:
+    mbedtls_x509_crt_free(&crt);
+    return rc;
+}
+
+/* The base64 body alone: whitespace dropped, then decoded and parsed as DER. */
+static int parse_base64(char *text, struct gw_x509_cert *out, char *err, size_t err_len)
+{
+    uint8_t *der = NULL;
+    size_t n = 0, der_len = 0;
+    size_t i;
+    int rc;
+
+    for (i = 0; text[i] != '\0'; i++) {
+        if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n') {
+            text[n++] = text[i];
+        }
+    }
+    text[n] = '\0';
+    der = malloc(n + 1);
+    if (der == NULL) {
+        return -ENOMEM;
+    }
+    if (n == 0 || mbedtls_base64_decode(der, n + 1, &der_len, (const unsigned char *)text, n) != 0 ||
+        der_len == 0 || der[0] != 0x30) {
+        (void)snprintf(err, err_len,
+                       "not a certificate: neither PEM (\"" PEM_BEGIN "\") nor a base64 body");
+        rc = -EINVAL;
+        goto out;
+    }
+    rc = parse_der(der, der_len, out, err, err_len);
+out:
+    free(der);
+    return rc;
+}
+
+int gw_x509_parse(const void *data, size_t len, struct gw_x509_cert *out, char *err,
+                  size_t err_len)
+{
+    const uint8_t *p = data;
+    char *text = NULL;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (len == 0) {
+        (void)snprintf(err, err_len, "empty certificate");
+        return -EINVAL;
+    }
+    if (len > GW_X509_TEXT_MAX) {
+        (void)snprintf(err, err_len, "certificate longer than %d bytes", GW_X509_TEXT_MAX);
+        return -EINVAL;
+    }
+    if (p[0] == 0x30) {
+        rc = parse_der(p, len, out, err, err_len);
+        goto out;
+    }
+    if (memchr(p, '\0', len) != NULL) {
+        (void)snprintf(err, err_len, "not a certificate: binary data that is not DER");
+        rc = -EINVAL;
+        goto out;
+    }
+    text = malloc(len + 1);
+    if (text == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    memcpy(text, p, len);
+    text[len] = '\0';
+    if (strstr(text, "-----BEGIN") != NULL) {
+        rc = parse_pem(text, len + 1, out, err, err_len);
+    } else {
+        rc = parse_base64(text, out, err, err_len);
+    }
+out:
+    free(text);
+    if (rc != 0) {
+        gw_x509_fini(out);
+    }
+    return rc;
+}
+
+void gw_x509_fini(struct gw_x509_cert *c)
+{
+    free(c->der);
+    c->der = NULL;
+    c->der_len = 0;
+}
+
+char *gw_x509_body_base64(const struct gw_x509_cert *c)
+{
+    size_t need = 0;
+    char *out;
+
+    (void)mbedtls_base64_encode(NULL, 0, &need, c->der, c->der_len);
+    out = malloc(need + 1);
+    if (out == NULL) {
+        return NULL;
+    }
+    if (mbedtls_base64_encode((unsigned char *)out, need + 1, &need, c->der, c->der_len) != 0) {
+        free(out);
+        return NULL;
+    }
+    out[need] = '\0';
+    return out;
+}
+
+bool gw_x509_is_valid_at(const struct gw_x509_cert *c, int64_t now_s)
+{
+    return now_s >= c->not_before_s && now_s <= c->not_after_s;
+}

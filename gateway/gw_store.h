@@ -813,4 +813,37 @@ int gw_store_efento_pending_approve(struct gw_store *st, const char *token, cons
 int gw_store_efento_auto_accept(struct gw_store *st, const char *token, const char *serial,
                                 const char *profile, int64_t now_ms);
 
+/* ---- X.509 credentials (gw_store_x509.c) ---- */
+
+#define GW_STORE_X509_FP_LEN 65 /* a fingerprint: 64 lower-case hex digits and a NUL */
+
+/*
+ * Finds the device whose X509_CERTIFICATE credential has the credentials id fingerprint (the
+ * lower-case hex SHA-256 of the certificate's DER bytes, spec R7) and that has a profile.
+ * value_out, when not NULL, receives the stored certificate text so that the caller can compare
+ * the DER bytes themselves.
+ * Returns: 0, -ENOENT (no such device), -EIO.
+ * Ownership: caller frees *value_out (NULL when nothing is stored).
+ */
+int gw_store_x509_find(struct gw_store *st, const char *fingerprint, struct gw_device_ref *out,
+                       char **value_out);
+
+/*
+ * Makes a certificate the credential of device_id, replacing its access token or earlier
+ * certificate (one credential per device, as in ThingsBoard). The caller has parsed the
+ * certificate (gw_x509_parse): fingerprint is its SHA-256, body its one-line base64 body.
+ * Returns: 0 (committed), -EINVAL (fingerprint not 64 lower-case hex digits, or body empty),
+ * -ENOENT (no such device), -EEXIST (another device has this certificate), -EIO.
+ */
+int gw_store_x509_set(struct gw_store *st, int64_t device_id, const char *fingerprint,
+                      const char *body, int64_t now_ms);
+
+/*
+ * Reads the X.509 credential of device_id.
+ * Returns: 0, -ENOENT (the device has none), -EIO.
+ * Ownership: fingerprint is copied into the caller's buffer; caller frees *body_out.
+ */
+int gw_store_x509_get(struct gw_store *st, int64_t device_id,
+                      char fingerprint[GW_STORE_X509_FP_LEN], char **body_out);
+
 #endif /* GW_STORE_H: sections are added above this line */

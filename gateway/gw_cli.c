@@ -147,15 +147,19 @@ static int print_device(void *arg, const struct gw_device_info *d)
                                 "createdTime", (json_int_t)d->created_ms, "lastActivityTime",
                                 (json_int_t)d->last_activity_ms, "inactivityTimeout",
                                 (json_int_t)d->inactivity_timeout_ms, "active", d->is_active);
+        if (row != NULL && d->reachability[0] != '\0') {
+            (void)json_object_set_new(row, "reachability", json_string(d->reachability));
+        }
         return row != NULL ? json_array_append_new(o->array, row) : -ENOMEM;
     }
     format_time(d->last_activity_ms, when, sizeof(when));
-    printf("%-24s %-16s %-24s %-8s last seen %s, inactive after %llds\n", d->name, d->profile,
+    printf("%-24s %-16s %-24s %-8s last seen %s, inactive after %llds%s%s\n", d->name, d->profile,
            d->token,
            d->last_activity_ms == 0 ? "never"
            : d->is_active           ? "active"
                                     : "inactive",
-           when, (long long)(d->inactivity_timeout_ms / 1000));
+           when, (long long)(d->inactivity_timeout_ms / 1000),
+           d->reachability[0] != '\0' ? "; " : "", d->reachability);
     return 0;
 }
 

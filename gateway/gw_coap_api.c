@@ -100,9 +100,11 @@ void gw_coap_uplink(struct gw_coap *c, int64_t device_id, int64_t profile_id, in
         return;
     }
     gw_sched_uplink(d, mono_ms);
-    if (d->obs[GW_OBS_ATTR] != NULL || d->obs[GW_OBS_RPC] != NULL) {
-        /* Settings are evaluated on every use (spec 16.2): an edit counts from the next uplink. */
+    /* Settings are evaluated on use (spec 16.2); re-read at most once a second per device. */
+    if (d->power_checked_ms == 0 || mono_ms - d->power_checked_ms >= 1000 ||
+        d->profile_id != profile_id) {
         gw_coap_power_refresh(c, d, profile_id, mono_ms);
+        d->power_checked_ms = mono_ms;
     }
     /* lastActivity goes to the store at most every TB_TRANSPORT_SESSIONS_REPORT_TIMEOUT. */
     if (d->last_activity_written_ms == 0 || mono_ms - d->last_activity_written_ms >= 3000) {

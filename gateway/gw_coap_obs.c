@@ -346,6 +346,25 @@ static int to_proto(struct gw_coap *c, struct gw_sched_dev *d, struct gw_dl_next
     return 0;
 }
 
+/* Keeps the operator's view of the device's reachability current (at most once a second). */
+static void show_reachability(struct gw_coap *c, struct gw_sched_dev *d, int64_t mono, int64_t now)
+{
+    char text[96];
+    uint64_t h = 1469598103934665603ULL;
+    size_t i, n = gw_sched_describe(d, mono, now, text, sizeof(text));
+
+    for (i = 0; i < n; i++) {
+        h = (h ^ (uint8_t)text[i]) * 1099511628211ULL;
+    }
+    if (h == d->reach_hash || mono - d->reach_written_ms < 1000) {
+        return;
+    }
+    if (gw_store_device_reachability(c->store, d->device_id, text) == 0) {
+        d->reach_hash = h;
+        d->reach_written_ms = mono;
+    }
+}
+
 static int64_t window_ms(const struct gw_sched_dev *d)
 {
     return d->power.mode == GW_PM_PSM ? d->power.psm_activity_ms : d->power.ptw_ms;
@@ -367,6 +386,7 @@ void gw_coap_pump(struct gw_coap *c, int64_t device_id)
     }
     finish_retired(d, GW_OBS_ATTR);
     finish_retired(d, GW_OBS_RPC);
+    show_reachability(c, d, mono, now);
     has_rpc = d->obs[GW_OBS_RPC] != NULL;
     has_attr = d->obs[GW_OBS_ATTR] != NULL;
     if (d->is_in_flight || (!has_rpc && !has_attr)) {

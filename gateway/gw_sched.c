@@ -13,8 +13,10 @@
 #include "gateway/gw_sched.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct gw_sched {
     struct gw_sched_dev **slot; /* hash table of device states */
@@ -260,4 +262,56 @@ void gw_sched_foreach(struct gw_sched *s, void (*fn)(void *arg, struct gw_sched_
             fn(arg, s->slot[i]);
         }
     }
+}
+
+static void clock_text(int64_t real_ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(real_ms / 1000);
+    struct tm tm;
+
+    (void)gmtime_r(&t, &tm);
+    (void)strftime(buf, len, "%H:%M:%S UTC", &tm);
+}
+
+size_t gw_sched_describe(const struct gw_sched_dev *d, int64_t now_ms, int64_t now_real_ms,
+                         char *buf, size_t len)
+{
+    const struct gw_power *p = &d->power;
+    int64_t next = -1;
+    bool is_reachable = gw_sched_reachable(d, now_ms, &next);
+    char at[32];
+    int n;
+
+    switch (p->mode) {
+    case GW_PM_PSM:
+        if (is_reachable) {
+            clock_text(now_real_ms + (d->last_uplink_ms + p->psm_activity_ms - now_ms), at,
+                       sizeof(at));
+            n = snprintf(buf, len, "PSM: awake until %s", at);
+        } else {
+            n = snprintf(buf, len, "PSM: asleep until its next uplink");
+        }
+        break;
+    case GW_PM_EDRX:
+        if (is_reachable && p->edrx_cycle_ms > p->ptw_ms) {
+            int64_t end = d->last_uplink_ms +
+                          ((now_ms - d->last_uplink_ms) / p->edrx_cycle_ms) * p->edrx_cycle_ms +
+                          p->ptw_ms;
+            clock_text(now_real_ms + (end - now_ms), at, sizeof(at));
+            n = snprintf(buf, len, "eDRX: in a paging window until %s", at);
+        } else if (is_reachable) {
+            n = snprintf(buf, len, "eDRX: reachable");
+        } else if (next > 0) {
+            clock_text(now_real_ms + (next - now_ms), at, sizeof(at));
+            n = snprintf(buf, len, "eDRX: next paging window at %s", at);
+        } else {
+            n = snprintf(buf, len, "eDRX: asleep until its next uplink");
+        }
+        break;
+    default:
+        n = snprintf(buf, len, "%s: reachable while it observes",
+                     p->mode == GW_PM_DRX ? "DRX" : "always on");
+        break;
+    }
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }

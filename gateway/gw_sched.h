@@ -36,7 +36,10 @@ enum gw_obs_kind { GW_OBS_ATTR = 0, GW_OBS_RPC = 1 };
 /* One device's scheduling state. */
 struct gw_sched_dev {
     int64_t device_id;
-    int64_t profile_id;               /* the profile the power settings came from */
+    int64_t profile_id;       /* the profile the power settings came from */
+    int64_t power_checked_ms; /* when the power settings were last resolved */
+    uint64_t reach_hash;      /* hash of the reachability text last written to the store */
+    int64_t reach_written_ms;
     int64_t last_uplink_ms;           /* L, monotonic ms; 0 = no uplink since start */
     int64_t last_activity_written_ms; /* when lastActivity last went to the store */
     int64_t last_data_ts_ms;          /* newest server-stamped data time, keeps stamps unique */
@@ -85,6 +88,15 @@ int64_t gw_sched_next_due(const struct gw_sched *s);
 
 /* Removes and returns a device whose due time is <= now, or NULL. */
 struct gw_sched_dev *gw_sched_pop_due(struct gw_sched *s, int64_t now_ms);
+
+/*
+ * Describes when the device can be reached, for the operator ("PSM: awake until 10:42:13",
+ * "eDRX: next paging window at 10:45:02", "DRX: reachable while it observes"). Times are shown
+ * in UTC from now_real_ms (wall clock) and now_ms (the monotonic clock of the state).
+ * Returns: the length written (at most len - 1).
+ */
+size_t gw_sched_describe(const struct gw_sched_dev *d, int64_t now_ms, int64_t now_real_ms,
+                         char *buf, size_t len);
 
 /* Returns: the number of devices with a state. */
 size_t gw_sched_count(const struct gw_sched *s);

@@ -604,7 +604,8 @@ int gw_store_device_list(struct gw_store *st, int64_t now_ms, int64_t default_ti
             "SELECT d.id, d.name, p.name, COALESCE(c.credentials_id, ''), d.created_ms,"
             " d.last_activity_ms, COALESCE((SELECT a.v_long FROM attribute_kv a WHERE"
             " a.device_id = d.id AND a.scope = 3 AND a.key = 'inactivityTimeout' AND a.type = 2),"
-            " json_extract(p.profile_json, '$.profileData.configuration.inactivityTimeout'), ?2)"
+            " json_extract(p.profile_json, '$.profileData.configuration.inactivityTimeout'), ?2),"
+            " COALESCE(d.reachability, '')"
             " FROM device d JOIN device_profile p ON p.id = d.profile_id LEFT JOIN credentials c"
             " ON c.device_id = d.id AND c.type = 'ACCESS_TOKEN' ORDER BY d.name",
             -1, &s, NULL) != SQLITE_OK) {
@@ -622,6 +623,8 @@ int gw_store_device_list(struct gw_store *st, int64_t now_ms, int64_t default_ti
         d.inactivity_timeout_ms = sqlite3_column_int64(s, 6);
         d.is_active =
             d.last_activity_ms > 0 && now_ms < d.last_activity_ms + d.inactivity_timeout_ms;
+        (void)snprintf(d.reachability, sizeof(d.reachability), "%s",
+                       (const char *)sqlite3_column_text(s, 7));
         rc = fn(arg, &d);
         if (rc != 0) {
             goto out;
@@ -727,6 +730,21 @@ int gw_store_attributes_walk(struct gw_store *st, int64_t device_id, int scope, 
     (void)sqlite3_bind_int(s, 2, scope);
     rc = gw_store_walk_kv(s, 6, fn, arg);
 out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int gw_store_device_reachability(struct gw_store *st, int64_t device_id, const char *text)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = -EIO;
+
+    if (sqlite3_prepare_v2(st->db, "UPDATE device SET reachability = ?2 WHERE id = ?1", -1, &s,
+                           NULL) == SQLITE_OK) {
+        (void)sqlite3_bind_int64(s, 1, device_id);
+        (void)sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
+    }
     sqlite3_finalize(s);
     return rc;
 }

@@ -53,6 +53,7 @@ struct gw_device_info {
     int64_t created_ms;
     int64_t last_activity_ms;      /* 0 = never seen */
     int64_t inactivity_timeout_ms; /* server attribute, else the profile's, else the default */
+    char reachability[96];         /* as the daemon last described it, or "" */
     bool is_active;                /* now < last activity + inactivity timeout */
 };
 
@@ -93,6 +94,9 @@ int gw_store_insert_telemetry(struct gw_store *st, int64_t device_id,
  */
 int gw_store_save_attributes(struct gw_store *st, int64_t device_id, enum gw_attr_scope scope,
                              const struct profile_batch *batch, int64_t now_ms);
+
+/* Records how the device can be reached now (shown to the operator). Returns: 0, -EIO. */
+int gw_store_device_reachability(struct gw_store *st, int64_t device_id, const char *text);
 
 /* Records the device's last activity time. Returns: 0, -EIO. */
 int gw_store_touch_activity(struct gw_store *st, int64_t device_id, int64_t now_ms);

@@ -54,6 +54,7 @@ static const struct gw_store_migration_step gw_store_migrations[] = {
          " next_rpc_id INTEGER NOT NULL DEFAULT 0,"
          " provision_state TEXT,"
          " is_gateway INTEGER NOT NULL DEFAULT 0,"
+         " reachability TEXT,"
          " fw_package_id INTEGER,"
          " sw_package_id INTEGER,"
          " created_ms INTEGER NOT NULL);" },

@@ -37,6 +37,8 @@ r=$(coap post "api/v1/ptok/telemetry" '{"wake":1}')
 [ "$r" = "2.01 " ] || fail "uplink: $r"
 wait_state sleepy DELIVERED
 grep -q "'{\"id\":0,\"method\":\"sleepy\"" "$T/obs1" || fail "notification missing"
+nbg device list | grep -Eq '^p1 .*PSM: awake until [0-9]{2}:[0-9]{2}:[0-9]{2} UTC' ||
+    fail "reachability not shown: $(nbg device list)"
 
 # Expired while asleep: never sent, even after the next uplink.
 sleep 2
@@ -68,6 +70,9 @@ t0=$(date +%s%N)
 sleep 2
 nbg rpc p1 paged --timeout 60000 >/dev/null || fail "queue paged"
 [ "$(state_of paged)" = QUEUED ] || fail "sent outside the paging window"
+sleep 0.5
+nbg device list | grep -Eq '^p1 .*eDRX: next paging window at [0-9:]{8} UTC' ||
+    fail "eDRX window not shown: $(nbg device list)"
 wait_state paged DELIVERED
 dt=$((($(date +%s%N) - t0) / 1000000))
 echo "eDRX: delivered ${dt} ms after the last uplink (window opens at 5120 ms)"

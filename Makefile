@@ -32,7 +32,9 @@ endif
 
 PKGS    := libcoap-3-openssl libprotobuf-c libmicrohttpd sqlite3 jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lmbedx509 -lmbedtls -lmbedcrypto -lpthread
+# -lssl: the DTLS endpoint calls OpenSSL on the SSL of libcoap's sessions (specs/dtls.md).
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lssl -lcrypto -lmbedx509 -lmbedtls \
+              -lmbedcrypto -lpthread
 
 WARN := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Wpedantic -Wshadow \
         -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wwrite-strings -Wpointer-arith \
@@ -72,6 +74,7 @@ UNIT_path         := gateway/gw_path.c
 UNIT_sched        := gateway/gw_sched.c
 UNIT_efento       := $(EFENTO_SRCS)
 UNIT_pki          := gateway/gw_pki.c gateway/gw_log.c
+UNIT_x509         := gateway/gw_x509.c
 UNIT_NAMES := $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(patsubst %,build/test/unit/test_%,$(UNIT_NAMES))
 
@@ -125,6 +128,17 @@ deps-test:
 # ---- generated protobuf-c code -------------------------------------------------------------
 build/gen/%.pb-c.c build/gen/%.pb-c.h: %.proto
 	$(call say,PROTOC,$<)mkdir -p build/gen && protoc-c -I. --c_out=build/gen $<
+
+# ---- the admin page: web/static/* embedded as byte arrays for web/web_static.c -----------------
+WEB_STATIC := $(sort $(wildcard web/static/*.html web/static/*.css web/static/*.js web/static/*.svg))
+build/gen/web/web_assets.inc: $(WEB_STATIC) web/static
+	$(call say,GEN,$@)mkdir -p $(@D) && n=0 && for f in $(WEB_STATIC); do \
+	  printf 'static const unsigned char asset_%d[] = {\n' $$n; \
+	  od -An -v -tx1 "$$f" | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; printf '0x00 };\n'; n=$$((n + 1)); \
+	  done >$@.tmp && printf 'static const struct asset assets[] = {\n' >>$@.tmp && n=0 && \
+	  for f in $(WEB_STATIC); do printf '{ "/%s", asset_%d, sizeof(asset_%d) - 1 },\n' \
+	  "$${f#web/static/}" $$n $$n; n=$$((n + 1)); done >>$@.tmp && printf '};\n' >>$@.tmp && mv $@.tmp $@
+build/release/web/web_static.o build/test/web/web_static.o: build/gen/web/web_assets.inc
 
 # ---- objects -------------------------------------------------------------------------------
 build/release/%.o: %.c | $(EFENTO_GEN_H)

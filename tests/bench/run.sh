@@ -181,7 +181,7 @@ bench_nbgate() {
         add_row nbgate "$n" "$dur" "$tmp/result"
         return
     fi
-    start_server "$tmp/nbgate.log" env COAP_BIND_ADDRESS=127.0.0.1 COAP_BIND_PORT="$port" \
+    start_server "$tmp/nbgate.log" env COAP_BIND_ADDRESS=127.0.0.1 COAP_BIND_PORT="$port" NBGATE_ADMIN_PORT=0 \
         NBGATE_DURABILITY="$dur" "$nbgate" --data-dir "$data"
     if wait_ready "$tmp/nbgate.log"; then
         run_load "$tmp/result" --port "$port" --method post --path 'api/v1/%t/telemetry' \

@@ -91,6 +91,15 @@ static void sb_value(struct sbuf *b, const struct profile_value *v)
     }
 }
 
+void gw_coap_activity_in_tx(struct gw_coap *c, int64_t device_id, int64_t mono_ms)
+{
+    struct gw_sched_dev *d = gw_sched_get(c->sched, device_id, true);
+
+    if (d != NULL) {
+        d->last_activity_written_ms = mono_ms;
+    }
+}
+
 void gw_coap_uplink(struct gw_coap *c, int64_t device_id, int64_t profile_id, int64_t mono_ms,
                     int64_t now_ms)
 {
@@ -106,7 +115,10 @@ void gw_coap_uplink(struct gw_coap *c, int64_t device_id, int64_t profile_id, in
         gw_coap_power_refresh(c, d, profile_id, mono_ms);
         d->power_checked_ms = mono_ms;
     }
-    /* lastActivity goes to the store at most every TB_TRANSPORT_SESSIONS_REPORT_TIMEOUT. */
+    /*
+     * lastActivity goes to the store at most every TB_TRANSPORT_SESSIONS_REPORT_TIMEOUT; uploads
+     * write it inside their own transaction (gw_coap_activity_in_tx), at no extra sync.
+     */
     if (d->last_activity_written_ms == 0 || mono_ms - d->last_activity_written_ms >= 3000) {
         if (gw_store_touch_activity(c->store, device_id, now_ms) == 0) {
             d->last_activity_written_ms = mono_ms;

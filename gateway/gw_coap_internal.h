@@ -39,6 +39,7 @@ struct gw_coap {
     size_t n_in_flight, cap_in_flight;
     int64_t *marked; /* device ids to pump after the current datagram */
     size_t n_marked, cap_marked;
+    struct gw_coap_dtls *dtls; /* the DTLS endpoint (gw_coap_dtls.c), NULL when disabled */
 };
 
 /* One observation of a device (spec 12.2): endpoint (session) and token. */
@@ -116,6 +117,9 @@ char *gw_coap_shared_json(struct gw_coap *c, int64_t device_id, size_t *len);
 void gw_coap_uplink(struct gw_coap *c, int64_t device_id, int64_t profile_id, int64_t mono_ms,
                     int64_t now_ms);
 
+/* The request at hand stores lastActivity in its own transaction: no separate write needed. */
+void gw_coap_activity_in_tx(struct gw_coap *c, int64_t device_id, int64_t mono_ms);
+
 struct profile_config;
 
 /*
@@ -174,5 +178,28 @@ void gw_coap_shared_state_answer(struct gw_req *r, struct gw_answer *a, int cont
 
 /* OTA (gw_coap_ota.c): GET /fw/{token}, /sw/{token} and the /api/v1 aliases. */
 void gw_coap_ota(struct gw_req *r, struct gw_answer *a, bool is_software);
+
+/*
+ * The DTLS endpoint (gw_coap_dtls.c, specs/dtls.md): X.509 and token devices on one port.
+ * gw_coap_dtls_new() loads the server identity and opens the endpoint on c->ctx (0, or -EINVAL /
+ * -EIO / -EADDRINUSE / -ENOMEM with err set); gw_coap_dtls_free() runs before coap_free_context.
+ * gw_coap_dtls_device() is step 4.1 of spec 4.1: 0 with *out when the request's DTLS session is
+ * bound to a device by its certificate, -ENOENT when not (fall back to the token), -EIO.
+ * gw_coap_dtls_before_io() / _after_io() bracket coap_io_do_epoll() so that the ACK of a
+ * notification sent over DTLS still marks it DELIVERED.
+ */
+int gw_coap_dtls_new(struct gw_coap *c, char *err, size_t err_len);
+void gw_coap_dtls_free(struct gw_coap *c);
+int gw_coap_dtls_device(struct gw_coap *c, coap_session_t *session, struct gw_device_ref *out);
+void gw_coap_dtls_before_io(struct gw_coap *c);
+void gw_coap_dtls_after_io(struct gw_coap *c);
+/* Records activity on a DTLS session (an acknowledged notification). */
+void gw_coap_dtls_touch(struct gw_coap *c, coap_session_t *session);
+/* gw_coap_dtls_ack.c: DELIVERED over DTLS (the tap on libcoap's log, its fallback in tick). */
+void gw_coap_dtls_ack_start(void);
+void gw_coap_dtls_ack_stop(void);
+void gw_coap_dtls_ack_before_io(struct gw_coap *c);
+void gw_coap_dtls_ack_after_io(struct gw_coap *c);
+void gw_coap_dtls_ack_tick(struct gw_coap *c, int64_t now_ms);
 
 #endif /* GW_COAP_INTERNAL_H */

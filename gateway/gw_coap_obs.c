@@ -350,6 +350,12 @@ static int to_proto(struct gw_coap *c, struct gw_sched_dev *d, struct gw_dl_next
 static void show_reachability(struct gw_coap *c, struct gw_sched_dev *d, int64_t mono, int64_t now)
 {
     char text[96];
+
+    /* An always-on device without observations has nothing to tell: spare the store a write. */
+    if ((d->power.mode == GW_PM_NONE || d->power.mode == GW_PM_DRX) && d->obs[0] == NULL &&
+        d->obs[1] == NULL && d->reach_hash == 0) {
+        return;
+    }
     uint64_t h = 1469598103934665603ULL;
     size_t i, n = gw_sched_describe(d, mono, now, text, sizeof(text));
 

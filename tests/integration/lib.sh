@@ -55,26 +55,41 @@ freeport() {
     "$HELPERS/freeport" "${1:-udp}"
 }
 
-# nbg_start DIR [VAR=VAL ...]: extra environment for the daemon.
+# nbg_start DIR [VAR=VAL ...]: extra environment for the daemon. A port taken between the
+# choice and the bind (other tests run on this machine too) is retried with new ports.
 nbg_start() {
     NBG_DIR=$1
     shift
+    attempt=0
+    while :; do
+        attempt=$((attempt + 1))
+        nbg_start_once "$@" && return 0
+        grep -q 'in use' "$NBG_LOG" 2>/dev/null && [ "$attempt" -lt 5 ] || fail "daemon exited during start"
+    done
+}
+
+nbg_start_once() {
     NBG_PORT=$(freeport) || fail "no free port"
+    NBG_ADMIN_PORT=$(freeport tcp) || fail "no free tcp port"
     NBG_LOG="$NBG_DIR/nbgate.log"
     mkdir -p "$NBG_DIR"
     # A restart on the same directory keeps the earlier log aside, so "ready" is this start's.
     [ -f "$NBG_LOG" ] && cat "$NBG_LOG" >>"$NBG_DIR/nbgate.log.old" && : >"$NBG_LOG"
-    NBG_ADMIN_PORT=$(freeport tcp) || fail "no free tcp port"
-    env COAP_BIND_ADDRESS=127.0.0.1 COAP_BIND_PORT="$NBG_PORT" NBGATE_ADMIN_PORT="$NBG_ADMIN_PORT" "$@" \
-        "$NBGATE" --data-dir "$NBG_DIR" >>"$NBG_LOG" 2>&1 &
+    env COAP_BIND_ADDRESS=127.0.0.1 COAP_BIND_PORT="$NBG_PORT" NBGATE_ADMIN_PORT="$NBG_ADMIN_PORT" \
+        "$@" "$NBGATE" --data-dir "$NBG_DIR" >>"$NBG_LOG" 2>&1 &
     NBG_PID=$!
     i=0
     while ! grep -q 'ready coap=' "$NBG_LOG" 2>/dev/null; do
-        kill -0 "$NBG_PID" 2>/dev/null || fail "daemon exited during start"
+        if ! kill -0 "$NBG_PID" 2>/dev/null; then
+            wait "$NBG_PID" 2>/dev/null
+            NBG_PID=""
+            return 1
+        fi
         i=$((i + 1))
         [ "$i" -gt 400 ] && fail "daemon not ready after 20 s"
         sleep 0.05
     done
+    return 0
 }
 
 nbg_stop() {

@@ -28,7 +28,7 @@ r=$(coap post "api/v1/$TOKEN/telemetry" '[{"ts":"1700000001000","values":{"n":"4
 r=$(coap post "api/v1/$TOKEN/attributes" '{"fw":"1.2.3","interval":60}')
 [ "$r" = "2.01 " ] || fail "attributes POST answered '$r'"
 [ "$(sql "SELECT scope, type, v_str FROM attribute_kv WHERE key='fw'")" = "1|4|1.2.3" ] || fail "fw attribute not stored as CLIENT STRING"
-nbg attributes sensor-1 | grep -q '^CLIENT interval = 60  LONG' || fail "attributes not shown: $(nbg attributes sensor-1)"
+nbg attributes sensor-1 | grep -q "^CLIENT interval = 60  LONG" || fail "attributes not shown: $(nbg attributes sensor-1 2>&1)"
 
 # Extra trailing segments and a single packed Uri-Path option still reach telemetry.
 r=$(coap post "api/v1/$TOKEN/telemetry/x/y" '{"t2":1}')

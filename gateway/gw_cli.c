@@ -8,6 +8,7 @@
  *   attributes NAME [--scope client|shared|server]
  *   profile add NAME --json FILE | list [--json] | show NAME | set-default NAME | delete NAME
  *   device set-profile DEVICE PROFILE | set-power DEVICE JSON|default
+ *   device set-cert DEVICE FILE | device cert DEVICE          X.509 credential (gw_cli_x509.c)
  *
  * Each command opens its own connection; the busy timeout lets it wait for the daemon's
  * transaction to finish, so it is safe while the daemon runs.
@@ -706,6 +707,9 @@ int gw_cli_main(const struct gw_config *cfg, int argc, char **argv)
     if (strcmp(cmd, "device") == 0 && argc > 0 &&
         (strcmp(argv[0], "set-profile") == 0 || strcmp(argv[0], "set-power") == 0)) {
         rc = cmd_device_profile(st, argc, argv);
+    } else if (strcmp(cmd, "device") == 0 && argc > 0 &&
+               (strcmp(argv[0], "set-cert") == 0 || strcmp(argv[0], "cert") == 0)) {
+        rc = gw_cli_x509(st, argc, argv);
     } else if (strcmp(cmd, "profile") == 0) {
         rc = cmd_profile(st, argc, argv, &o);
     } else if (strcmp(cmd, "device") == 0) {

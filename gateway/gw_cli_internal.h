@@ -35,6 +35,8 @@ int gw_cli_rpc(struct gw_store *st, const struct gw_cli_opts *o, int argc, char 
 int gw_cli_downlinks(struct gw_store *st, const struct gw_cli_opts *o, int argc, char **argv);
 int gw_cli_ota(struct gw_store *st, const struct gw_cli_opts *o, int argc, char **argv);
 int gw_cli_claim(struct gw_store *st, const struct gw_cli_opts *o, int argc, char **argv);
+/* device set-cert DEVICE FILE | device cert DEVICE (gw_cli_x509.c); argv[0] is the subcommand. */
+int gw_cli_x509(struct gw_store *st, int argc, char **argv);
 
 /* `efento set ...` and `pending list|approve ...` (gw_cli_efento.c); cmd is "efento" or
  * "pending". Returns: the exit status. */

@@ -316,6 +316,14 @@ static bool authenticate(struct gw_req *r, struct gw_answer *a)
     const struct gw_path *p = &r->path;
     int rc;
 
+    rc = gw_coap_dtls_device(r->c, r->session, &r->dev); /* 4.1 step 4.1: a bound certificate */
+    if (rc != -ENOENT) {
+        r->has_dev = rc == 0;
+        if (rc != 0) {
+            gw_coap_answer(a, gw_coap_code_for_error(rc), NULL);
+        }
+        return rc == 0;
+    }
     if (!p->has_token || p->token.len == 0) {
         gw_coap_answer(a, COAP_RESPONSE_CODE_UNAUTHORIZED, NULL);
         return false;
@@ -421,6 +429,10 @@ static void handle_api_v1(struct gw_req *r, struct gw_answer *a, uint64_t hash)
     } else if (f == GW_FEATURE_FIRMWARE || f == GW_FEATURE_SOFTWARE) {
         gw_coap_ota(r, a, f == GW_FEATURE_SOFTWARE);
     } else if (authenticate(r, a) && !replay(r, a)) {
+        if (r->method == COAP_REQUEST_CODE_POST &&
+            (f == GW_FEATURE_TELEMETRY || f == GW_FEATURE_ATTRIBUTES)) {
+            gw_coap_activity_in_tx(r->c, r->dev.id, r->mono_ms);
+        }
         gw_coap_uplink(r->c, r->dev.id, r->dev.profile_id, r->mono_ms, r->now_ms);
         dispatch_feature(r, a);
         if (a->is_cacheable && (a->code >> 5) != 5) {
@@ -758,7 +770,7 @@ int gw_coap_new(const struct gw_config *cfg, struct gw_store *store, struct gw_c
         coap_register_request_handler(r, methods[i], gw_coap_hnd_any);
     }
     coap_add_resource(c->ctx, r);
-    rc = 0;
+    rc = c->cfg->coap_dtls_enabled ? gw_coap_dtls_new(c, err, err_len) : 0; /* gw_coap_dtls.c */
 out:
     if (rc != 0) {
         gw_coap_free(c);
@@ -775,6 +787,7 @@ void gw_coap_free(struct gw_coap *c)
     }
     if (c->ctx != NULL) {
         gw_coap_obs_end_all(c);
+        gw_coap_dtls_free(c); /* releases its sessions before libcoap frees them */
         coap_free_context(c->ctx);
     }
     for (size_t i = 0; i < UPLOADS_MAX; i++) {
@@ -803,7 +816,9 @@ void gw_coap_process(struct gw_coap *c)
     n = epoll_wait(coap_context_get_coap_fd(c->ctx), ev, (int)(sizeof(ev) / sizeof(ev[0])), 0);
     if (n > 0) {
         gw_coap_peek_ack(c);
+        gw_coap_dtls_before_io(c); /* DTLS: restarted peers, ACKs (gw_coap_dtls*.c) */
         coap_io_do_epoll(c->ctx, ev, (size_t)n);
+        gw_coap_dtls_after_io(c);
         gw_coap_pump_marked(c);
     } else {
         /* Only libcoap's timers are due: retransmissions, session reaping, NACKs. */

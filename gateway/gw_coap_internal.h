@@ -185,7 +185,8 @@ void gw_coap_ota(struct gw_req *r, struct gw_answer *a, bool is_software);
  * -EIO / -EADDRINUSE / -ENOMEM with err set); gw_coap_dtls_free() runs before coap_free_context.
  * gw_coap_dtls_device() is step 4.1 of spec 4.1: 0 with *out when the request's DTLS session is
  * bound to a device by its certificate, -ENOENT when not (fall back to the token), -EIO.
- * gw_coap_dtls_before_io() / _after_io() bracket coap_io_do_epoll() so that the ACK of a
+ * gw_coap_dtls_before_io() / _after_io() bracket coap_io_do_epoll(): a ClientHello from the
+ * address of an established session closes that session (the device restarted), and the ACK of a
  * notification sent over DTLS still marks it DELIVERED.
  */
 int gw_coap_dtls_new(struct gw_coap *c, char *err, size_t err_len);
@@ -195,6 +196,27 @@ void gw_coap_dtls_before_io(struct gw_coap *c);
 void gw_coap_dtls_after_io(struct gw_coap *c);
 /* Records activity on a DTLS session (an acknowledged notification). */
 void gw_coap_dtls_touch(struct gw_coap *c, coap_session_t *session);
+
+#define GW_COAP_DTLS_CHAIN_MAX 8 /* certificates sent after the server's own */
+
+/* The DTLS server's identity (gw_coap_dtls_id.c); every buffer is heap, the key is a secret. */
+struct gw_coap_dtls_id {
+    char *cert_pem;                             /* the server certificate alone, PEM */
+    char *key_pem;                              /* its key, unencrypted PEM: memory only */
+    uint8_t *chain_der[GW_COAP_DTLS_CHAIN_MAX]; /* the rest of the configured chain, DER */
+    size_t chain_len[GW_COAP_DTLS_CHAIN_MAX];
+    size_t n_chain;
+};
+
+/*
+ * Loads coap_dtls_pem_cert / _key / _key_password (decrypting the key with mbedTLS), or the
+ * appliance pair when no certificate is configured, and checks that key and certificate match.
+ * Returns: 0, -ENOENT / -EINVAL / -EIO / -ENOMEM with err naming the file and the reason.
+ * Ownership: release id with gw_coap_dtls_id_fini() (also after a failure); it wipes the key.
+ */
+int gw_coap_dtls_id_load(const struct gw_config *cfg, struct gw_coap_dtls_id *id, char *err,
+                         size_t err_len);
+void gw_coap_dtls_id_fini(struct gw_coap_dtls_id *id);
 /* gw_coap_dtls_ack.c: DELIVERED over DTLS (the tap on libcoap's log, its fallback in tick). */
 void gw_coap_dtls_ack_start(void);
 void gw_coap_dtls_ack_stop(void);

@@ -164,9 +164,15 @@ void gw_coap_ota(struct gw_req *r, struct gw_answer *a, bool is_sw)
     if (!parse_query(r->pdu, &q, a)) {
         return;
     }
-    rc = r->path.has_token && r->path.token.len > 0
-             ? gw_store_device_by_token(r->c->store, r->path.token.p, r->path.token.len, &r->dev)
-             : -ENOENT;
+    /* The /api/v1 aliases serve an X.509 device bound to its DTLS session; /fw and /sw stay
+     * access-token only, as in ThingsBoard. */
+    rc = r->path.root == GW_ROOT_API_V1 ? gw_coap_dtls_device(r->c, r->session, &r->dev) : -ENOENT;
+    if (rc == -ENOENT) {
+        rc =
+            r->path.has_token && r->path.token.len > 0
+                ? gw_store_device_by_token(r->c->store, r->path.token.p, r->path.token.len, &r->dev)
+                : -ENOENT;
+    }
     if (rc != 0) {
         gw_coap_answer(a, gw_coap_code_for_error(rc), NULL);
         return;

@@ -385,8 +385,9 @@ int gw_config_validate(const struct gw_config *cfg, char *err, size_t err_len)
     }
     if (cfg->coap_dtls_enabled && cfg->coap_dtls_pem_cert[0] == '\0' &&
         cfg->coap_dtls_pem_key[0] != '\0') {
-        (void)snprintf(err, err_len, "coap_dtls_pem_key: set coap_dtls_pem_cert too (or neither "
-                                     "for the appliance certificate)");
+        (void)snprintf(err, err_len,
+                       "coap_dtls_pem_key: set coap_dtls_pem_cert too (or neither "
+                       "for the appliance certificate)");
         return -EINVAL;
     }
     if (cfg->coap_dtls_enabled && cfg->coap_dtls_bind_port == cfg->coap_bind_port) {

@@ -33,9 +33,9 @@ struct gw_config {
     char coap_dtls_pem_key_password[GW_CONFIG_STR_MAX];
     int64_t coap_dtls_session_inactivity_timeout_ms; /* idle DTLS sessions are dropped after this */
     int64_t coap_dtls_session_report_timeout_ms;     /* period of the idle-session sweep */
-    bool coap_dtls_skip_validity_check;  /* accept client certificates outside their dates */
-    int64_t coap_dtls_max_sessions;      /* established DTLS sessions kept at once */
-    int64_t coap_dtls_max_handshakes;    /* DTLS handshakes in progress at once */
+    bool coap_dtls_skip_validity_check;         /* accept client certificates outside their dates */
+    int64_t coap_dtls_max_sessions;             /* established DTLS sessions kept at once */
+    int64_t coap_dtls_max_handshakes;           /* DTLS handshakes in progress at once */
     int64_t admin_port;                         /* HTTPS admin API; 0 = off */
     char admin_bind_address[GW_CONFIG_STR_MAX]; /* "" = 0.0.0.0 with TLS, 127.0.0.1 without */
     bool admin_tls;

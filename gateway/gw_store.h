@@ -443,6 +443,268 @@ int gw_store_api_ts_history(struct gw_store *st, int64_t device_id, const char *
                             int64_t start_ms, int64_t end_ms, int64_t limit, bool is_asc,
                             gw_store_kv_fn fn, void *arg);
 
+/* One line of a bulk import (specs/rest-api.md 4.8); NULL members are empty cells. */
+struct gw_api_import_line {
+    const char *name;        /* required: the match key */
+    const char *type;        /* profile name (created if missing); NULL: keep / the default */
+    const char *label;       /* NULL: keep / none */
+    const char *description; /* additionalInfo.description; NULL: keep */
+    int is_gateway;          /* additionalInfo.gateway: -1 keep, 0, 1 */
+    const char *cred_type;   /* "ACCESS_TOKEN", "X509_CERTIFICATE", or NULL: keep / generated */
+    const char *cred_id;     /* the token or the certificate's fingerprint */
+    const char *cred_value;  /* the certificate's base64 body, or NULL */
+    const struct profile_batch *server;    /* server attributes, or NULL */
+    const struct profile_batch *telemetry; /* time series stamped now_ms, or NULL */
+    bool is_update_values; /* write server attributes and time series of an existing device */
+};
+
+/*
+ * Creates the device of a line, or updates the existing one with that name, with its credential
+ * and values, in one transaction. *is_created tells which.
+ * Returns: 0 (*device_id set), -EEXIST (*fail: the credentials id is taken), -ENOENT, -EIO.
+ */
+int gw_store_api_import_line(struct gw_store *st, const struct gw_api_import_line *l,
+                             int64_t now_ms, int64_t *device_id, bool *is_created,
+                             enum gw_api_fail *fail);
+
+/* Resolves a device uuid to its row id, profile and name. Returns: 0, -ENOENT, -EIO. */
+int gw_store_api_device_ref(struct gw_store *st, const char *uuid, struct gw_device_ref *out);
+
+/* ---- admin API: RPC (gw_store_rpc.c) ---- */
+
+/* A server-side RPC to queue from the admin API (specs/rest-api.md 7.1). */
+struct gw_api_rpc_in {
+    int64_t device_id;
+    const char *uuid;            /* requestUUID (lower-case), or NULL = a random one */
+    const char *method;          /* required */
+    const char *params_json;     /* JSON text, NULL = null */
+    bool is_oneway;              /* no answer expected */
+    bool is_persistent;          /* listed by the persistent-RPC routes */
+    int64_t max_retries;         /* resend attempts after a delivery timeout */
+    int64_t expiration_ms;       /* wall clock; unfinished after it: EXPIRED */
+    const char *additional_info; /* JSON text or NULL */
+};
+
+/*
+ * Queues an RPC (state QUEUED, the device's next free RPC id, a DOWNLINK event) in one
+ * transaction. uuid_out receives the RPC's uuid.
+ * Returns: 0 (*id_out = the downlink row), -ENOSPC (max_queued unfinished downlinks), -EEXIST
+ * (the uuid is taken), -ENOENT (no such device), -EIO.
+ */
+int gw_store_api_rpc_queue(struct gw_store *st, const struct gw_api_rpc_in *in, int64_t now_ms,
+                           int64_t max_queued, int64_t *id_out, char uuid_out[GW_STORE_UUID_LEN]);
+
+/* An RPC as the admin API shows it; strings borrowed for the callback's duration. */
+struct gw_api_rpc {
+    int64_t id; /* downlink row */
+    const char *uuid;
+    const char *device_uuid;
+    enum gw_dl_state state;
+    bool is_oneway, is_persistent;
+    int64_t max_retries;
+    int64_t created_ms, expiration_ms;
+    const char *method;
+    const char *params;          /* JSON text */
+    const char *response;        /* JSON text or NULL */
+    const char *additional_info; /* JSON text or NULL */
+    int32_t rpc_id;              /* the id the device sees */
+};
+
+/* What a persistent-RPC listing asks for. */
+struct gw_api_rpc_query {
+    int64_t device_id;
+    enum gw_dl_state state; /* 0 = any */
+    int64_t page_size;      /* >= 1 */
+    int64_t page;           /* >= 0 */
+    bool is_by_expiration;  /* sort by expiration time, else by creation time (then row id) */
+    bool is_desc;
+};
+
+/*
+ * Reads one RPC by uuid, or by downlink row id when uuid is NULL, and calls fn once.
+ * Returns: 0, -ENOENT, -EIO, or fn's value.
+ */
+int gw_store_api_rpc_get(struct gw_store *st, const char *uuid, int64_t id,
+                         int (*fn)(void *arg, const struct gw_api_rpc *r), void *arg);
+
+/* Walks one page of a device's persistent RPCs, counting all matches into *total. 0, -EIO, fn's. */
+int gw_store_api_rpc_page(struct gw_store *st, const struct gw_api_rpc_query *q, int64_t *total,
+                          int (*fn)(void *arg, const struct gw_api_rpc *r), void *arg);
+
+/* Deletes an RPC whatever its state (a late answer is then dropped). 0, -ENOENT, -EIO. */
+int gw_store_api_rpc_delete(struct gw_store *st, const char *uuid);
+
+/* ---- admin API: time series and attribute writes (gw_store_api_ts.c) ---- */
+
+/*
+ * Saves telemetry from the admin API: like gw_store_insert_telemetry() (a value at an existing
+ * key and ts replaces it, the latest values follow) but without touching the device's activity.
+ * Returns: 0 (committed), -EIO.
+ */
+int gw_store_api_ts_save(struct gw_store *st, int64_t device_id, const struct profile_batch *batch);
+
+/* A time-series deletion (specs/rest-api.md 6.8). */
+struct gw_api_ts_delete {
+    int64_t start_ms, end_ms; /* [start, end) */
+    bool is_delete_latest;    /* also drop the latest value when its ts is in the range */
+    bool is_rewrite_latest;   /* then make the newest value before the range the latest */
+};
+
+/* Deletes the values of keys in the range, in one transaction. Returns: 0, -EIO. */
+int gw_store_api_ts_delete(struct gw_store *st, int64_t device_id, const char *const *keys,
+                           size_t n_keys, const struct gw_api_ts_delete *d);
+
+/*
+ * Deletes attribute keys of one scope in one transaction, queuing nothing (use
+ * gw_store_shared_update() for SHARED_SCOPE). Unknown keys are ignored. Returns: 0, -EIO.
+ */
+int gw_store_api_attr_delete(struct gw_store *st, int64_t device_id, enum gw_attr_scope scope,
+                             const char *const *keys, size_t n_keys);
+
+/* An aggregated read of one key over [start, end) in buckets of interval_ms. */
+struct gw_api_ts_agg_query {
+    int64_t device_id;
+    const char *key;
+    int64_t start_ms, end_ms;
+    int64_t interval_ms; /* > 0 */
+};
+
+/* One non-empty bucket; strings borrowed for the callback's duration. */
+struct gw_api_ts_bucket {
+    int64_t start_ms, end_ms; /* the bucket, cut at the query's end */
+    int64_t count;            /* values of any type */
+    int64_t n_numeric;        /* LONG and DOUBLE values */
+    int64_t n_long;
+    bool is_all_long;             /* n_numeric > 0 and every numeric value is a LONG */
+    int64_t min_l, max_l, sum_l;  /* when is_all_long */
+    double min_d, max_d, sum_d;   /* over the numeric values */
+    const char *min_s, *max_s;    /* over the STRING values, NULL when none */
+};
+
+/*
+ * Calls fn for every non-empty bucket in ascending order.
+ * Returns: 0, -EINVAL (interval_ms <= 0), -EIO, or fn's value.
+ */
+int gw_store_api_ts_agg(struct gw_store *st, const struct gw_api_ts_agg_query *q,
+                        int (*fn)(void *arg, const struct gw_api_ts_bucket *b), void *arg);
+
+/* ---- admin API: device profiles (gw_store_api_profile.c) ---- */
+
+/* A profile as the admin API shows it; strings borrowed for the callback's duration. */
+struct gw_api_profile {
+    int64_t id;
+    const char *uuid;
+    const char *name;
+    const char *json; /* the stored ThingsBoard JSON */
+    bool is_default;
+    bool is_efento; /* coapDeviceType EFENTO */
+    int64_t created_ms;
+    const char *fw_uuid, *sw_uuid; /* assigned OTA packages, or NULL */
+    const char *transport;         /* transportType: "COAP" or "DEFAULT" */
+    int64_t n_devices;
+};
+
+enum gw_api_profile_sort {
+    GW_API_PSORT_CREATED = 0,
+    GW_API_PSORT_NAME,
+    GW_API_PSORT_TRANSPORT,
+    GW_API_PSORT_DESCRIPTION,
+    GW_API_PSORT_DEFAULT,
+};
+
+struct gw_api_profile_query {
+    int64_t page_size, page;
+    const char *text_search; /* NULL, or a case-insensitive substring of the name */
+    const char *transport;   /* NULL, or an exact transportType */
+    enum gw_api_profile_sort sort;
+    bool is_desc;
+};
+
+/*
+ * Reads one profile by uuid, else by name, else (both NULL) the default one; fn is called once.
+ * Returns: 0, -ENOENT, -EIO, or fn's value.
+ */
+int gw_store_api_profile_get(struct gw_store *st, const char *uuid, const char *name,
+                             int (*fn)(void *arg, const struct gw_api_profile *p), void *arg);
+
+/* Walks one page of profiles, counting all matches into *total. Returns: 0, -EIO, fn's. */
+int gw_store_api_profile_page(struct gw_store *st, const struct gw_api_profile_query *q,
+                              int64_t *total, int (*fn)(void *arg, const struct gw_api_profile *p),
+                              void *arg);
+
+/*
+ * Renames a profile (its JSON "name" too) and rewrites its devices' type, in one transaction.
+ * Returns: 0, -ENOENT, -EEXIST (the name is taken), -EIO.
+ */
+int gw_store_api_profile_rename(struct gw_store *st, const char *uuid, const char *name,
+                                int64_t now_ms);
+
+/* ---- admin API: pending devices, events, metrics (gw_store_api_misc.c) ---- */
+
+/* A pending (unknown) device entry; strings borrowed for the callback's duration. */
+struct gw_api_pending {
+    int64_t id;
+    const char *kind;       /* "EFENTO", "EFENTO_OPT<N>", ... (who recorded it) */
+    const char *identifier; /* the unknown credential (token or fingerprint) */
+    int64_t first_seen_ms, last_seen_ms;
+    int64_t attempts;
+    const char *peer;    /* last remote address, or NULL */
+    const char *summary; /* the recorder's JSON summary of the last message, or NULL */
+};
+
+struct gw_api_pending_query {
+    int64_t page_size, page;
+    const char *text_search; /* NULL, or a substring of the credential or the serial */
+    int sort;                /* 0 lastSeen, 1 firstSeen, 2 attempts */
+    bool is_desc;
+};
+
+/* Walks one page of pending entries, counting all matches. Returns: 0, -EIO, fn's value. */
+int gw_store_api_pending_page(struct gw_store *st, const struct gw_api_pending_query *q,
+                              int64_t *total, int (*fn)(void *arg, const struct gw_api_pending *p),
+                              void *arg);
+
+/* Reads one pending entry. Returns: 0, -ENOENT, -EIO, fn's value. */
+int gw_store_api_pending_get(struct gw_store *st, int64_t id,
+                             int (*fn)(void *arg, const struct gw_api_pending *p), void *arg);
+
+/* Forgets one pending entry. Returns: 0, -ENOENT, -EIO. */
+int gw_store_api_pending_delete(struct gw_store *st, int64_t id);
+
+/* Sets the label of the device called name (NULL: none). Returns: 0, -ENOENT, -EIO. */
+int gw_store_api_device_label(struct gw_store *st, const char *name, const char *label);
+
+/* One event of a device's log; strings borrowed for the callback's duration. */
+struct gw_api_event {
+    int64_t id;
+    int64_t ts_ms;
+    const char *type;
+    const char *body; /* JSON text or NULL */
+};
+
+struct gw_api_event_query {
+    int64_t device_id;
+    int64_t start_ms, end_ms; /* [start, end) */
+    const char *type;         /* NULL = any */
+    int64_t page_size, page;
+    bool is_asc; /* oldest first; default newest first */
+};
+
+/* Walks one page of a device's events, counting all matches. Returns: 0, -EIO, fn's value. */
+int gw_store_api_event_page(struct gw_store *st, const struct gw_api_event_query *q,
+                            int64_t *total, int (*fn)(void *arg, const struct gw_api_event *e),
+                            void *arg);
+
+/*
+ * The counts GET /metrics reports, one fn call per value: family "downlinks" (a = kind in lower
+ * case, b = state), "pending_devices", "ts_records" (stored time-series values) and
+ * "device_events" (a = event type). Returns: 0, -EIO, fn's value.
+ */
+int gw_store_api_metrics(struct gw_store *st,
+                         int (*fn)(void *arg, const char *family, const char *a, const char *b,
+                                   int64_t value),
+                         void *arg);
+
 /* ---- claiming (gw_store.c) ---- */
 
 enum gw_claim_result {
@@ -669,6 +931,7 @@ struct gw_efento_device {
     char serial[GW_EFENTO_SERIAL_MAX]; /* last serial seen (efentoSerial), "" = none */
     int64_t devinfo_request_ms;        /* last automatic deviceInfoRequest, 0 = never */
     int64_t config_request_ms;         /* last automatic configurationRequest, 0 = never */
+    int64_t n_open_dl;                 /* unfinished EFENTO_CONFIG entries (0: skip reading them) */
 };
 
 /* One unfinished EFENTO_CONFIG downlink entry. */
@@ -849,5 +1112,12 @@ int gw_store_x509_set(struct gw_store *st, int64_t device_id, const char *finger
  */
 int gw_store_x509_get(struct gw_store *st, int64_t device_id,
                       char fingerprint[GW_STORE_X509_FP_LEN], char **body_out);
+
+/*
+ * A number that changes whenever another connection (admin API, command line) has committed
+ * (SQLite's PRAGMA data_version): the DTLS endpoint re-checks its certificate bindings then.
+ * Returns: 0, -EIO.
+ */
+int gw_store_x509_data_version(struct gw_store *st, int64_t *out);
 
 #endif /* GW_STORE_H: sections are added above this line */

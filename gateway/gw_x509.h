@@ -67,4 +67,20 @@ char *gw_x509_body_base64(const struct gw_x509_cert *c);
 /* Returns: true when now_s lies within [not_before_s, not_after_s]. */
 bool gw_x509_is_valid_at(const struct gw_x509_cert *c, int64_t now_s);
 
+#define GW_X509_KEY_PEM_MAX 16384 /* bytes of an unencrypted key in PEM form, with NUL */
+
+/*
+ * Reads a private key from len bytes of PEM or DER text and writes it unencrypted, as PEM, to out.
+ * An encrypted key needs its password: legacy PEM encryption ("Proc-Type: 4,ENCRYPTED", DES or
+ * AES-CBC) and PKCS#8 ("ENCRYPTED PRIVATE KEY": PBES2 with PBKDF2 and AES-CBC or 3DES, as
+ * OpenSSL 3 writes by default) are understood. password NULL or "" means none.
+ * Returns: 0; -ENOKEY (the key is encrypted and no password was given); -EKEYREJECTED (the
+ * password does not decrypt it); -EINVAL (not a key, or an unsupported encryption: err says
+ * why); -ENOMEM.
+ * Ownership: out (cap bytes, GW_X509_KEY_PEM_MAX suffice) is the caller's: wipe it when done.
+ * Nothing here writes to a file.
+ */
+int gw_x509_key_to_pem(const void *data, size_t len, const char *password, char *out, size_t cap,
+                       char *err, size_t err_len);
+
 #endif /* GW_X509_H */

@@ -20,6 +20,7 @@
 
 #include "gateway/gw_cli.h"
 #include "gateway/gw_coap.h"
+#include "gateway/gw_coap_dtls.h"
 #include "gateway/gw_config.h"
 #include "gateway/gw_log.h"
 #include "gateway/gw_loop.h"
@@ -57,7 +58,10 @@ static void usage(FILE *out)
             "\n"
             "Commands (they work while the daemon runs):\n"
             "  device add NAME [--token T] [--profile P] [--count N] [--json]\n"
+            "  device set-cert NAME FILE.pem | device cert NAME   (X.509 credential)\n"
             "  device list [--json]\n"
+            "  device set-profile NAME PROFILE | device set-power NAME JSON|default\n"
+            "  profile add NAME --json FILE | profile list|show|set-default|delete ...\n"
             "  telemetry NAME [--keys k1,k2] [--history] [--limit N] [--json]\n"
             "  attributes NAME [--scope client|shared|server] [--json]\n"
             "  attributes set NAME JSON | attributes delete NAME KEY... [--scope shared|server]\n"
@@ -95,6 +99,7 @@ static void on_tick(void *arg)
 
     (void)!read(tick_fd, &n, sizeof(n));
     gw_coap_tick(arg);
+    gw_coap_dtls_tick(arg);
 }
 
 static void on_wake(void *arg)

@@ -36,6 +36,11 @@ obs1=$!
 until grep -q 'Observe:0' "$T/obs1"; do sleep 0.05; done
 grep -q "c:2.05 .*Observe:0.* :: '{\"mode\":\"eco\",\"target\":21.5}'" "$T/obs1" || fail "first answer: $(cat "$T/obs1")"
 nbg attributes set a1 '{"target":22}' || fail "set"
+# Wait for the first notification, or both changes may (rightly) merge into one.
+i=0
+until grep -aq 'Observe:1' "$T/obs1"; do
+    i=$((i + 1)); [ $i -gt 100 ] && fail "first notification missing: $(cat "$T/obs1")"; sleep 0.05
+done
 nbg attributes delete a1 mode || fail "delete"
 i=0
 until grep -q 'Observe:2' "$T/obs1"; do

@@ -90,9 +90,11 @@ static int settings_check(const char *json)
     if (rc == 0) {
         rc = gw_efento_settings_apply(dl, json, strlen(json), err, sizeof(err));
     }
-    if (rc == 0 && (size = efento_downlink_size(dl)) > EFENTO_DOWNLINK_MAX) {
-        (void)snprintf(err, sizeof(err), "settings need %zu bytes, more than a downlink (%d)", size,
-                       EFENTO_DOWNLINK_MAX);
+    size = rc == 0 ? efento_downlink_size(dl) : 0;
+    if (rc == 0 && size + GW_EFENTO_AUTO_BYTES > GW_EFENTO_DOWNLINK_MAX) {
+        (void)snprintf(err, sizeof(err),
+                       "settings need %zu bytes, a downlink has room for %d: queue them in parts",
+                       size, GW_EFENTO_DOWNLINK_MAX - GW_EFENTO_AUTO_BYTES);
         rc = -ERANGE;
     }
     if (rc != 0) {

@@ -486,7 +486,8 @@ static void log_answer(const struct gw_req *r, const struct gw_answer *a)
 {
     char peer[64];
     unsigned cls = (unsigned)a->code >> 5;
-    int prio = cls == 2 ? LOG_DEBUG : cls == 4 ? LOG_INFO : LOG_WARNING;
+    /* 0.00: a NON request answered by silence (an Efento success), routine like a 2.xx. */
+    int prio = cls == 2 || a->code == 0 ? LOG_DEBUG : cls == 4 ? LOG_INFO : LOG_WARNING;
 
     if (!gw_log_enabled(prio)) {
         return;

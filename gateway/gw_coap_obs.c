@@ -531,6 +531,7 @@ void gw_coap_tick(struct gw_coap *c)
     struct gw_sched_dev *d;
 
     (void)gw_store_dl_new_devices(c->store, &c->last_dl_id, mark_cb, c);
+    gw_coap_efento_refresh(c, mono); /* token options of new or edited Efento profiles */
     if (mono >= c->next_sweep_ms) {
         (void)gw_store_dl_expire(c->store, gw_coap_realtime_ms());
         c->next_sweep_ms = mono + SWEEP_PERIOD_MS;

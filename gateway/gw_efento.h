@@ -22,8 +22,17 @@
 #include <stdint.h>
 
 #include "efento/efento.h"
+#include "gateway/gw_dedup.h"
 #include "profiles/profile.h"
 
+/*
+ * Bytes of a downlink payload: section 9's cap, or less so that the retransmission cache can
+ * keep the exact answer (R3.4). Queued settings must leave GW_EFENTO_AUTO_BYTES for the
+ * automatic fields (current_time and the two requests).
+ */
+#define GW_EFENTO_DOWNLINK_MAX                                                                     \
+    (EFENTO_DOWNLINK_MAX < GW_DEDUP_PAYLOAD_MAX ? EFENTO_DOWNLINK_MAX : GW_DEDUP_PAYLOAD_MAX)
+#define GW_EFENTO_AUTO_BYTES   16
 #define GW_EFENTO_SETTINGS_MAX 8192 /* bytes of one queued settings object (JSON text) */
 #define GW_EFENTO_MAX_SENDS    3    /* an entry sent this often without delivery fails (8.5) */
 

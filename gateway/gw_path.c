@@ -161,11 +161,13 @@ void gw_path_parse(const struct gw_path_seg *segs, size_t n, struct gw_path *out
         out->root = GW_ROOT_SW;
     } else if (seg_is(&segs[0], "efento")) {
         out->root = GW_ROOT_EFENTO;
-        if (n == 2 && segs[1].len == 1 && strchr("mict", segs[1].p[0]) != NULL) {
+        if (n == 2 && segs[1].len == 1 && segs[1].p[0] != '\0' &&
+            strchr("mict", segs[1].p[0]) != NULL) {
             out->efento_res = segs[1].p[0];
         }
-    } else if (n == 1 && segs[0].len == 1 && strchr("mict", segs[0].p[0]) != NULL) {
-        out->root = GW_ROOT_EFENTO; /* Efento's factory settings post to /m, /i, /c, /t */
-        out->efento_res = segs[0].p[0];
+    } else if (segs[0].len == 1 && segs[0].p[0] != '\0' && strchr("mict", segs[0].p[0]) != NULL) {
+        /* Efento's factory settings post to /m, /i, /c, /t; deeper paths are Efento's too (4.00) */
+        out->root = GW_ROOT_EFENTO;
+        out->efento_res = n == 1 ? segs[0].p[0] : 0;
     }
 }

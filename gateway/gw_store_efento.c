@@ -2,8 +2,9 @@
 /*
  * gw_store_efento.c - the SQL of nbgate's Efento support (gw_store.h, section "Efento sensors";
  * specs/efento.md R2-R5, 8.5, 9): the device lookup with its profile's Efento settings and its
- * Efento state, the EFENTO_CONFIG downlink entries, held parts of split configurations, the
- * pending (unknown) sensors, and the one-transaction commit of everything a frame produced.
+ * Efento state, the EFENTO_CONFIG downlink entries, held parts of split configurations, and the
+ * one-transaction commit of everything a frame produced. Unknown sensors (the pending list) are
+ * in gw_store_efento_pending.c.
  *
  * Where things live (schema v1, no table of its own):
  *   profile settings  device_profile.profile_json, object coapDeviceTypeConfiguration
@@ -13,17 +14,17 @@
  *   settings          downlink rows, kind EFENTO_CONFIG, body = settings JSON, max_retries 2
  *                     (the third send without delivery fails), additional_info {"mid":N} once
  *                     SENT
- *   unknown tokens    pending_device, kind EFENTO (payload) or EFENTO_OPT<N> (CoAP option N),
- *                     identifier = token, last_payload = {"type","serial","len","hex"} JSON
  *
  * Queue states of an EFENTO_CONFIG entry (8.5; the carrier is the answer to a CON measurement
- * frame, gw_coap_efento.c decides, this file records):
+ * frame; gw_coap_efento_frame.c decides, this file records, each change with a DOWNLINK event):
  *
  *   QUEUED --answer--> SENT --next frame, new MID--> DELIVERED --configuration--> SUCCESSFUL
  *     ^  ^               |  \--next frame is a retry (transfer_reason)--> QUEUED (try counted)
  *     |  |               |                                 \--3rd try--> FAILED
- *     |  +--TIMEOUT <----+-- not confirmed in confirmTimeoutS (SENT or DELIVERED; try counted)
- *   (TIMEOUT entries are sent again, as for the other kinds; expiry makes QUEUED/TIMEOUT EXPIRED)
+ *     |  +--TIMEOUT <----+-- DELIVERED, not confirmed in confirmTimeoutS (try counted)
+ *   TIMEOUT entries are sent again (as for the other kinds, and as gw_store_dl_recover leaves
+ *   entries SENT at a stop); expiry makes QUEUED and TIMEOUT entries EXPIRED. Commands without a
+ *   reply end at DELIVERED; a configuration with configuration_errors or other values: FAILED.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -34,12 +35,11 @@
 #include "gateway/gw_log.h"
 #include "gateway/gw_store_internal.h"
 
-#define KEY_SERIAL      "efentoSerial"
-#define KEY_PARTS       "efentoConfigParts"
-#define KEY_ERRORS      "efentoSensorErrors"
-#define EVENTS_KEPT     1000 /* device event log entries (section 9) */
-#define PENDING_HEX_MAX 64   /* bytes of a frame kept in a pending entry */
-#define SETTINGS_PATH   "$.profileData.transportConfiguration.coapDeviceTypeConfiguration"
+#define KEY_SERIAL    "efentoSerial"
+#define KEY_PARTS     "efentoConfigParts"
+#define KEY_ERRORS    "efentoSensorErrors"
+#define EVENTS_KEPT   1000 /* device event log entries (section 9) */
+#define SETTINGS_PATH "$.profileData.transportConfiguration.coapDeviceTypeConfiguration"
 
 static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
 {
@@ -106,7 +106,9 @@ int gw_store_efento_device(struct gw_store *st, const char *token, size_t token_
         " (SELECT v_long FROM attribute_kv WHERE device_id = d.id AND scope = 3"
         "  AND key = 'efentoDeviceInfoRequestTs'),"
         " (SELECT v_long FROM attribute_kv WHERE device_id = d.id AND scope = 3"
-        "  AND key = 'efentoConfigurationRequestTs')"
+        "  AND key = 'efentoConfigurationRequestTs'),"
+        " (SELECT count(*) FROM downlink WHERE device_id = d.id AND kind = 'EFENTO_CONFIG'"
+        "  AND completed_ms IS NULL AND state IN ('QUEUED','TIMEOUT','SENT','DELIVERED'))"
         " FROM credentials c JOIN device d ON d.id = c.device_id JOIN device_profile p"
         " ON p.id = d.profile_id WHERE c.type = 'ACCESS_TOKEN' AND c.credentials_id = ?1",
         &s);
@@ -133,6 +135,7 @@ int gw_store_efento_device(struct gw_store *st, const char *token, size_t token_
     copy_text(out->serial, sizeof(out->serial), sqlite3_column_text(s, 8));
     out->devinfo_request_ms = sqlite3_column_int64(s, 9);
     out->config_request_ms = sqlite3_column_int64(s, 10);
+    out->n_open_dl = sqlite3_column_int64(s, 11);
     rc = 0;
 out:
     sqlite3_finalize(s);
@@ -678,284 +681,4 @@ int gw_store_efento_commit(struct gw_store *st, const struct gw_efento_commit *c
         rc = gw_store_touch_activity(st, c->device_id, c->now_ms);
     }
     return gw_store_tx_end(st, rc);
-}
-
-/* ---- pending (unknown) sensors -----------------------------------------------------------------
- */
-
-static void pending_kind(int32_t option, char *kind, size_t cap)
-{
-    if (option == GW_EFENTO_TOKEN_PAYLOAD) {
-        (void)snprintf(kind, cap, "EFENTO");
-    } else {
-        (void)snprintf(kind, cap, "EFENTO_OPT%d", (int)option);
-    }
-}
-
-static int32_t pending_option(const unsigned char *kind)
-{
-    const char *k = kind != NULL ? (const char *)kind : "";
-    long v;
-
-    if (strncmp(k, "EFENTO_OPT", 10) != 0) {
-        return GW_EFENTO_TOKEN_PAYLOAD;
-    }
-    v = strtol(k + 10, NULL, 10);
-    return v >= 1 && v <= 64999 ? (int32_t)v : GW_EFENTO_TOKEN_PAYLOAD;
-}
-
-int gw_store_efento_pending_note(struct gw_store *st, const struct gw_efento_pending *p,
-                                 const uint8_t *payload, size_t len, int64_t now_ms)
-{
-    char type[2] = { p->msg_type, '\0' };
-    char *hex = tohex(payload, len, PENDING_HEX_MAX);
-    json_t *summary = json_pack("{s:s, s:s, s:I, s:s}", "type", type, "serial", p->serial, "len",
-                                (json_int_t)len, "hex", hex != NULL ? hex : "");
-    char *text = summary != NULL ? json_dumps(summary, JSON_COMPACT) : NULL;
-    sqlite3_stmt *s = NULL;
-    char kind[32];
-    int rc = text != NULL ? gw_store_tx_begin(st) : -ENOMEM;
-
-    pending_kind(p->token_option, kind, sizeof(kind));
-    rc = rc != 0
-             ? rc
-             : prepare(st,
-                       "INSERT INTO pending_device (kind, identifier, first_seen_ms, last_seen_ms,"
-                       " seen_count, peer, last_payload) VALUES (?1, ?2, ?3, ?3, 1, ?4, ?5)"
-                       " ON CONFLICT (kind, identifier) DO UPDATE SET last_seen_ms ="
-                       " excluded.last_seen_ms, seen_count = seen_count + 1, peer ="
-                       " excluded.peer, last_payload = excluded.last_payload WHERE"
-                       " excluded.last_seen_ms >= pending_device.last_seen_ms + ?6",
-                       &s);
-    if (rc == 0) {
-        (void)sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_text(s, 2, p->token, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_int64(s, 3, now_ms);
-        (void)sqlite3_bind_text(s, 4, p->peer, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_text(s, 5, text, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_int64(s, 6, GW_EFENTO_PENDING_GAP_MS);
-        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
-    }
-    sqlite3_finalize(s);
-    s = NULL;
-    rc = rc != 0
-             ? rc
-             : prepare(st,
-                       "DELETE FROM pending_device WHERE kind LIKE 'EFENTO%' AND (SELECT count(*)"
-                       " FROM pending_device WHERE kind LIKE 'EFENTO%') > ?1 AND id NOT IN"
-                       " (SELECT id FROM pending_device WHERE kind LIKE 'EFENTO%' ORDER BY"
-                       " last_seen_ms DESC, id DESC LIMIT ?1)",
-                       &s);
-    if (rc == 0) {
-        (void)sqlite3_bind_int(s, 1, GW_EFENTO_PENDING_MAX);
-        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
-    }
-    sqlite3_finalize(s);
-    rc = text != NULL ? gw_store_tx_end(st, rc) : rc;
-    free(text);
-    free(hex);
-    json_decref(summary);
-    return rc;
-}
-
-static void pending_row(sqlite3_stmt *s, struct gw_efento_pending *p)
-{
-    json_t *sum = NULL;
-    const char *type;
-
-    memset(p, 0, sizeof(*p));
-    p->token_option = pending_option(sqlite3_column_text(s, 0));
-    copy_text(p->token, sizeof(p->token), sqlite3_column_text(s, 1));
-    p->first_seen_ms = sqlite3_column_int64(s, 2);
-    p->last_seen_ms = sqlite3_column_int64(s, 3);
-    p->seen_count = sqlite3_column_int64(s, 4);
-    copy_text(p->peer, sizeof(p->peer), sqlite3_column_text(s, 5));
-    if (sqlite3_column_type(s, 6) != SQLITE_NULL) {
-        sum = json_loadb((const char *)sqlite3_column_blob(s, 6),
-                         (size_t)sqlite3_column_bytes(s, 6), 0, NULL);
-    }
-    type = json_string_value(json_object_get(sum, "type"));
-    p->msg_type = type != NULL && type[0] != '\0' ? type[0] : '?';
-    copy_text(p->serial, sizeof(p->serial),
-              (const unsigned char *)json_string_value(json_object_get(sum, "serial")));
-    json_decref(sum);
-}
-
-#define PENDING_COLUMNS                                                                            \
-    "SELECT kind, identifier, first_seen_ms, last_seen_ms, seen_count, peer, last_payload"         \
-    " FROM pending_device "
-
-int gw_store_efento_pending_list(struct gw_store *st,
-                                 int (*fn)(void *arg, const struct gw_efento_pending *p), void *arg)
-{
-    struct gw_efento_pending p;
-    sqlite3_stmt *s = NULL;
-    int rc =
-        prepare(st, PENDING_COLUMNS "WHERE kind LIKE 'EFENTO%' ORDER BY last_seen_ms DESC", &s);
-
-    if (rc != 0) {
-        return rc;
-    }
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        pending_row(s, &p);
-        rc = fn(arg, &p);
-        if (rc != 0) {
-            goto out;
-        }
-    }
-    rc = rc == SQLITE_DONE ? 0 : -EIO;
-out:
-    sqlite3_finalize(s);
-    return rc;
-}
-
-/* Finds the Efento profile to approve with: by name, or the only one. */
-static int approve_profile(struct gw_store *st, const char *name, struct gw_efento_profile *out,
-                           char *err, size_t err_len)
-{
-    sqlite3_stmt *s = NULL;
-    int n = 0,
-        rc = prepare(st,
-                     "SELECT id, name, coap_device_type = 'EFENTO', json_extract(profile_json,"
-                     " '" SETTINGS_PATH "') FROM device_profile WHERE (?1 IS NULL AND"
-                     " coap_device_type = 'EFENTO') OR name = ?1",
-                     &s);
-
-    if (rc != 0) {
-        return rc;
-    }
-    if (name != NULL) {
-        (void)sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    }
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        n++;
-        memset(out, 0, sizeof(*out));
-        out->id = sqlite3_column_int64(s, 0);
-        copy_text(out->name, sizeof(out->name), sqlite3_column_text(s, 1));
-        parse_settings(sqlite3_column_text(s, 3), out);
-        if (sqlite3_column_int(s, 2) == 0) {
-            n = -1;
-            break;
-        }
-    }
-    sqlite3_finalize(s);
-    if (n == -1) {
-        (void)snprintf(err, err_len, "profile \"%s\" is not an Efento NB-IoT profile", name);
-        return -EINVAL;
-    }
-    if (n == 0) {
-        (void)snprintf(err, err_len,
-                       name != NULL ? "no device profile \"%s\"" : "no Efento profile%s",
-                       name != NULL ? name : " (create one with coapDeviceType EFENTO)");
-        return -ENOENT;
-    }
-    if (n > 1) {
-        (void)snprintf(err, err_len, "several Efento profiles: choose one with --profile");
-        return -EINVAL;
-    }
-    return 0;
-}
-
-int gw_store_efento_pending_approve(struct gw_store *st, const char *token, const char *name,
-                                    const char *profile, int64_t now_ms, char *name_out,
-                                    size_t name_out_len, char *err, size_t err_len)
-{
-    struct gw_efento_profile prof;
-    struct gw_efento_pending p;
-    sqlite3_stmt *s = NULL;
-    char tok[GW_STORE_TOKEN_MAX], kind[32];
-    int rc = prepare(st,
-                     PENDING_COLUMNS "WHERE kind LIKE 'EFENTO%' AND identifier = ?1 ORDER BY"
-                                     " last_seen_ms DESC LIMIT 1",
-                     &s);
-
-    err[0] = '\0';
-    if (rc != 0) {
-        return rc;
-    }
-    (void)sqlite3_bind_text(s, 1, token, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        pending_row(s, &p);
-    }
-    sqlite3_finalize(s);
-    s = NULL;
-    if (rc != SQLITE_ROW) {
-        (void)snprintf(err, err_len, "no pending Efento sensor with token \"%s\"", token);
-        return rc == SQLITE_DONE ? -ENOENT : -EIO;
-    }
-    if (p.token[0] == '\0') {
-        (void)snprintf(err, err_len,
-                       "the sensor sends no cloud token: set one on the sensor"
-                       " (cloud_token_config 1 with a cloud_token, or 2 for the IMEI)");
-        return -EINVAL;
-    }
-    rc = approve_profile(st, profile, &prof, err, err_len);
-    if (rc == 0 && prof.token_option != p.token_option) {
-        (void)snprintf(
-            err, err_len, "profile \"%s\" expects the token %s%d, the sensor sends it %s",
-            prof.name,
-            prof.token_option == GW_EFENTO_TOKEN_PAYLOAD ? "in the payload (" : "in CoAP option ",
-            (int)prof.token_option,
-            p.token_option == GW_EFENTO_TOKEN_PAYLOAD ? "in the payload" : "in an option");
-        rc = -EINVAL;
-    }
-    if (rc != 0) {
-        return rc;
-    }
-    if (name == NULL || name[0] == '\0') {
-        (void)snprintf(name_out, name_out_len, "Efento %s",
-                       p.serial[0] != '\0' ? p.serial : p.token);
-    } else {
-        (void)snprintf(name_out, name_out_len, "%s", name);
-    }
-    rc = gw_store_device_add(st, name_out, p.token, prof.name, 0, now_ms, tok, sizeof(tok), err,
-                             err_len);
-    if (rc == 0) {
-        pending_kind(p.token_option, kind, sizeof(kind));
-        rc = prepare(st, "DELETE FROM pending_device WHERE kind = ?1 AND identifier = ?2", &s);
-        if (rc == 0) {
-            (void)sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
-            (void)sqlite3_bind_text(s, 2, p.token, -1, SQLITE_STATIC);
-            rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
-        }
-        sqlite3_finalize(s);
-    }
-    return rc;
-}
-
-int gw_store_efento_auto_accept(struct gw_store *st, const char *token, const char *serial,
-                                const char *profile, int64_t now_ms)
-{
-    struct gw_device_ref ref;
-    sqlite3_stmt *s = NULL;
-    char name[GW_STORE_NAME_MAX], tok[GW_STORE_TOKEN_MAX], err[256];
-    int i, rc = gw_store_device_by_token(st, token, strlen(token), &ref);
-
-    if (rc == 0) {
-        return -EEXIST;
-    }
-    for (i = 1, rc = -EEXIST; rc == -EEXIST && i <= 9; i++) {
-        if (i == 1) {
-            (void)snprintf(name, sizeof(name), "Efento %s", serial[0] != '\0' ? serial : token);
-        } else {
-            (void)snprintf(name, sizeof(name), "Efento %s %d", serial[0] != '\0' ? serial : token,
-                           i);
-        }
-        rc = gw_store_device_add(st, name, token, profile, 0, now_ms, tok, sizeof(tok), err,
-                                 sizeof(err));
-    }
-    if (rc != 0) {
-        gw_log_warn("efento auto-accept failed token_len=%zu rc=%d err=\"%s\"", strlen(token), rc,
-                    err);
-        return rc;
-    }
-    gw_log_notice("efento sensor auto-accepted dev=\"%s\" profile=\"%s\"", name, profile);
-    if (prepare(st, "DELETE FROM pending_device WHERE kind LIKE 'EFENTO%' AND identifier = ?1",
-                &s) == 0) {
-        (void)sqlite3_bind_text(s, 1, token, -1, SQLITE_STATIC);
-        (void)sqlite3_step(s);
-    }
-    sqlite3_finalize(s);
-    return 0;
 }

@@ -57,6 +57,7 @@ static const struct path_case cases[] = {
     { "t", GW_ROOT_EFENTO, GW_FEATURE_NONE, NULL, 0, 0 },
     { "m", GW_ROOT_EFENTO, GW_FEATURE_NONE, NULL, 0, 0 },
     { "x", GW_ROOT_UNKNOWN, GW_FEATURE_NONE, NULL, 0, 0 },
+    { "m/x", GW_ROOT_EFENTO, GW_FEATURE_NONE, NULL, 0, 0 },
     { "foo", GW_ROOT_UNKNOWN, GW_FEATURE_NONE, NULL, 0, 0 },
     { "", GW_ROOT_EMPTY, GW_FEATURE_NONE, NULL, 0, 0 },
 };

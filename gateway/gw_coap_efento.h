@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gw_coap_efento.h - shared by the two files of the Efento resources: gw_coap_efento.c (the
+ * resources, decoding, identification, retransmissions) and gw_coap_efento_frame.c (what a
+ * frame commits: records, attributes, events, queue states and the downlink). Loop thread only.
+ */
+#ifndef GW_COAP_EFENTO_H
+#define GW_COAP_EFENTO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "efento/efento.h"
+#include "gateway/gw_coap_internal.h"
+#include "gateway/gw_store.h"
+
+#define GW_EFENTO_CLOCK_FLOOR_S                                                                    \
+    1767225600 /* 2026-01-01: an earlier gateway clock is implausible                              \
+                */
+
+/* One authenticated Efento frame on its way through (gw_coap_efento.c fills it). */
+struct gw_efento_frame {
+    struct gw_req *r;
+    char res; /* 'm', 'i', 'c' */
+    bool is_con;
+    uint16_t mid;
+    struct efento_ident id;
+    struct efento_meas_info meas;  /* res 'm' */
+    struct efento_config_info cfg; /* res 'c' */
+    size_t n_readings;             /* decoded readings in readings[] ('m', 'i') */
+    struct gw_efento_device dev;   /* the device, its profile settings and Efento state */
+    char peer[64];
+    /* the loop thread's buffers (borrowed) */
+    struct efento_reading *readings; /* EFENTO_MEAS_READINGS_MAX */
+    struct profile_kv *kv;           /* as many: views of readings or attributes */
+    struct efento_attr *attrs;       /* EFENTO_CONFIG_ATTRS_MAX */
+    char *text;                      /* EFENTO_CONFIG_TEXT_MAX */
+};
+
+/*
+ * Handle an identified, new (not retransmitted) measurement, device info or configuration
+ * frame: commit everything it produced, then set the answer (CON 2.01, possibly with a
+ * downlink for 'm'; NON none; 5.00 when storing failed).
+ */
+void gw_coap_efento_meas(struct gw_efento_frame *f, struct gw_answer *a);
+void gw_coap_efento_devinfo(struct gw_efento_frame *f, struct gw_answer *a);
+void gw_coap_efento_config(struct gw_efento_frame *f, struct gw_answer *a);
+
+#endif /* GW_COAP_EFENTO_H */

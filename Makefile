@@ -68,7 +68,9 @@ UNIT_config       := gateway/gw_config.c gateway/gw_log.c
 UNIT_profile_json := $(PROFILES_SRCS)
 UNIT_profile_model := $(PROFILES_SRCS)
 UNIT_profile_proto := $(PROFILES_SRCS)
-UNIT_store        := $(filter gateway/gw_store%,$(GW_SRCS)) gateway/gw_log.c $(PROFILES_SRCS)
+# The store's files use the pure helpers of the Efento and X.509 glue (no libcoap, no loop).
+UNIT_store        := $(filter gateway/gw_store%,$(GW_SRCS)) gateway/gw_log.c gateway/gw_efento.c \
+                     gateway/gw_x509.c $(PROFILES_SRCS) $(EFENTO_SRCS) $(EFENTO_GEN_C)
 UNIT_dedup        := gateway/gw_dedup.c
 UNIT_path         := gateway/gw_path.c
 UNIT_sched        := gateway/gw_sched.c
@@ -90,6 +92,7 @@ FUZZ_efento_measurements := $(EFENTO_SRCS)
 FUZZ_efento_device_info  := $(EFENTO_SRCS)
 FUZZ_efento_config       := $(EFENTO_SRCS)
 FUZZ_web_json            := web/web_json.c $(PROFILES_SRCS)
+FUZZ_web_csv             := web/web_csv.c
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BINS  := $(patsubst %,build/test/fuzz/replay_%,$(FUZZ_NAMES))
 FUZZ_BINS    := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_NAMES))

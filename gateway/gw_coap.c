@@ -431,7 +431,7 @@ static void handle_api_v1(struct gw_req *r, struct gw_answer *a, uint64_t hash)
     } else if (authenticate(r, a) && !replay(r, a)) {
         if (r->method == COAP_REQUEST_CODE_POST &&
             (f == GW_FEATURE_TELEMETRY || f == GW_FEATURE_ATTRIBUTES)) {
-            gw_coap_activity_in_tx(r->c, r->dev.id, r->mono_ms);
+            r->is_activity_due = gw_coap_activity_in_tx(r->c, r->dev.id, r->mono_ms);
         }
         gw_coap_uplink(r->c, r->dev.id, r->dev.profile_id, r->mono_ms, r->now_ms);
         dispatch_feature(r, a);

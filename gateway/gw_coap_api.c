@@ -91,13 +91,18 @@ static void sb_value(struct sbuf *b, const struct profile_value *v)
     }
 }
 
-void gw_coap_activity_in_tx(struct gw_coap *c, int64_t device_id, int64_t mono_ms)
+bool gw_coap_activity_in_tx(struct gw_coap *c, int64_t device_id, int64_t mono_ms)
 {
     struct gw_sched_dev *d = gw_sched_get(c->sched, device_id, true);
 
-    if (d != NULL) {
-        d->last_activity_written_ms = mono_ms;
+    if (d == NULL) {
+        return true;
     }
+    if (d->last_activity_written_ms != 0 && mono_ms - d->last_activity_written_ms < 3000) {
+        return false; /* written less than TB_TRANSPORT_SESSIONS_REPORT_TIMEOUT ago */
+    }
+    d->last_activity_written_ms = mono_ms;
+    return true;
 }
 
 void gw_coap_uplink(struct gw_coap *c, int64_t device_id, int64_t profile_id, int64_t mono_ms,
@@ -170,7 +175,8 @@ void gw_coap_api_telemetry(struct gw_req *r, struct gw_answer *a)
         decode_error(a, rc, diag);
         return;
     }
-    rc = gw_store_insert_telemetry(c->store, r->dev.id, &c->batch, r->now_ms);
+    rc = gw_store_insert_telemetry(c->store, r->dev.id, &c->batch,
+                                   r->is_activity_due ? r->now_ms : 0);
     if (rc != 0) {
         gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "storage error");
         return;
@@ -198,7 +204,8 @@ void gw_coap_api_attributes_post(struct gw_req *r, struct gw_answer *a)
         decode_error(a, rc, diag);
         return;
     }
-    rc = gw_store_save_attributes(c->store, r->dev.id, GW_SCOPE_CLIENT, &c->batch, r->now_ms);
+    rc = gw_store_save_attributes(c->store, r->dev.id, GW_SCOPE_CLIENT, &c->batch, r->now_ms,
+                                  r->is_activity_due);
     if (rc != 0) {
         gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "storage error");
         return;

@@ -84,8 +84,9 @@ struct gw_req {
     size_t len;
     struct gw_device_ref dev;
     bool has_dev;
-    int64_t now_ms;  /* CLOCK_REALTIME: data timestamps */
-    int64_t mono_ms; /* CLOCK_MONOTONIC: scheduling, caches */
+    bool is_activity_due; /* the upload also writes the device's lastActivity */
+    int64_t now_ms;       /* CLOCK_REALTIME: data timestamps */
+    int64_t mono_ms;      /* CLOCK_MONOTONIC: scheduling, caches */
 };
 
 int64_t gw_coap_realtime_ms(void);
@@ -117,8 +118,11 @@ char *gw_coap_shared_json(struct gw_coap *c, int64_t device_id, size_t *len);
 void gw_coap_uplink(struct gw_coap *c, int64_t device_id, int64_t profile_id, int64_t mono_ms,
                     int64_t now_ms);
 
-/* The request at hand stores lastActivity in its own transaction: no separate write needed. */
-void gw_coap_activity_in_tx(struct gw_coap *c, int64_t device_id, int64_t mono_ms);
+/*
+ * An upload stores lastActivity in its own transaction, at most every 3 s per device.
+ * Returns: true when this upload should write it (and records that it did).
+ */
+bool gw_coap_activity_in_tx(struct gw_coap *c, int64_t device_id, int64_t mono_ms);
 
 struct profile_config;
 

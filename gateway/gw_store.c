@@ -374,7 +374,7 @@ void gw_store_bind_value(sqlite3_stmt *s, int first, const struct profile_value 
 }
 
 int gw_store_insert_telemetry(struct gw_store *st, int64_t device_id,
-                              const struct profile_batch *batch, int64_t gw_store_now_ms)
+                              const struct profile_batch *batch, int64_t now_ms)
 {
     size_t i;
     int rc;
@@ -392,14 +392,14 @@ int gw_store_insert_telemetry(struct gw_store *st, int64_t device_id,
             rc = gw_store_step_done(st, s);
         }
     }
-    if (rc == 0) {
-        rc = gw_store_touch_activity(st, device_id, gw_store_now_ms);
+    if (rc == 0 && now_ms > 0) {
+        rc = gw_store_touch_activity(st, device_id, now_ms);
     }
     return gw_store_tx_end(st, rc);
 }
 
 int gw_store_save_attributes(struct gw_store *st, int64_t device_id, enum gw_attr_scope scope,
-                             const struct profile_batch *batch, int64_t gw_store_now_ms)
+                             const struct profile_batch *batch, int64_t now_ms, bool is_activity)
 {
     sqlite3_stmt *s = st->stmt[S_ATTR_SAVE];
     size_t i;
@@ -410,22 +410,22 @@ int gw_store_save_attributes(struct gw_store *st, int64_t device_id, enum gw_att
         (void)sqlite3_bind_int64(s, 1, device_id);
         (void)sqlite3_bind_int(s, 2, (int)scope);
         (void)sqlite3_bind_text(s, 3, batch->kv[i].key, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_int64(s, 4, gw_store_now_ms);
+        (void)sqlite3_bind_int64(s, 4, now_ms);
         gw_store_bind_value(s, 5, &batch->kv[i].v);
         rc = gw_store_step_done(st, s);
     }
-    if (rc == 0 && scope == GW_SCOPE_CLIENT) {
-        rc = gw_store_touch_activity(st, device_id, gw_store_now_ms);
+    if (rc == 0 && is_activity) {
+        rc = gw_store_touch_activity(st, device_id, now_ms);
     }
     return gw_store_tx_end(st, rc);
 }
 
-int gw_store_touch_activity(struct gw_store *st, int64_t device_id, int64_t gw_store_now_ms)
+int gw_store_touch_activity(struct gw_store *st, int64_t device_id, int64_t now_ms)
 {
     sqlite3_stmt *s = st->stmt[S_TOUCH];
 
     (void)sqlite3_bind_int64(s, 1, device_id);
-    (void)sqlite3_bind_int64(s, 2, gw_store_now_ms);
+    (void)sqlite3_bind_int64(s, 2, now_ms);
     return gw_store_step_done(st, s);
 }
 
@@ -444,7 +444,7 @@ int gw_store_event_add(struct gw_store *st, int64_t device_id, int64_t ts_ms, co
 }
 
 static int insert_device(struct gw_store *st, const char *name, const char *token,
-                         int64_t profile_id, int64_t gw_store_now_ms, char *err, size_t err_len)
+                         int64_t profile_id, int64_t now_ms, char *err, size_t err_len)
 {
     sqlite3_stmt *s = NULL;
     char uuid[37];
@@ -461,7 +461,7 @@ static int insert_device(struct gw_store *st, const char *name, const char *toke
     (void)sqlite3_bind_text(s, 1, uuid, -1, SQLITE_TRANSIENT);
     (void)sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
     (void)sqlite3_bind_int64(s, 3, profile_id);
-    (void)sqlite3_bind_int64(s, 4, gw_store_now_ms);
+    (void)sqlite3_bind_int64(s, 4, now_ms);
     if (sqlite3_step(s) != SQLITE_DONE) {
         rc = sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE ? -EEXIST : -EIO;
         (void)snprintf(err, err_len, "device \"%s\": %s", name,
@@ -481,7 +481,7 @@ static int insert_device(struct gw_store *st, const char *name, const char *toke
     (void)sqlite3_bind_text(s, 1, uuid, -1, SQLITE_TRANSIENT);
     (void)sqlite3_bind_int64(s, 2, device_id);
     (void)sqlite3_bind_text(s, 3, token, -1, SQLITE_STATIC);
-    (void)sqlite3_bind_int64(s, 4, gw_store_now_ms);
+    (void)sqlite3_bind_int64(s, 4, now_ms);
     if (sqlite3_step(s) != SQLITE_DONE) {
         rc = sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE ? -EEXIST : -EIO;
         (void)snprintf(err, err_len, "token of \"%s\": %s", name,
@@ -541,8 +541,8 @@ static bool token_ok(const char *token)
 }
 
 int gw_store_device_add(struct gw_store *st, const char *name, const char *token,
-                        const char *profile, unsigned count, int64_t gw_store_now_ms,
-                        char *token_out, size_t token_out_len, char *err, size_t err_len)
+                        const char *profile, unsigned count, int64_t now_ms, char *token_out,
+                        size_t token_out_len, char *err, size_t err_len)
 {
     char one_token[GW_STORE_TOKEN_MAX];
     char one_name[GW_STORE_NAME_MAX];
@@ -584,7 +584,7 @@ int gw_store_device_add(struct gw_store *st, const char *name, const char *token
             (void)snprintf(one_name, sizeof(one_name), "%s-%u", name, i);
             (void)snprintf(one_token, sizeof(one_token), "%s-%u", token, i);
         }
-        rc = insert_device(st, one_name, one_token, profile_id, gw_store_now_ms, err, err_len);
+        rc = insert_device(st, one_name, one_token, profile_id, now_ms, err, err_len);
         if (rc == 0 && i == 0) {
             (void)snprintf(token_out, token_out_len, "%s", one_token);
         }

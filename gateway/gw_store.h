@@ -81,19 +81,19 @@ int gw_store_device_by_name(struct gw_store *st, const char *name, struct gw_dev
 /*
  * Stores every record of batch as telemetry of device_id (one transaction; a record with the same
  * key and ts replaces the stored one), updates the latest values and the device's last activity
- * (now_ms), all in one transaction.
+ * (now_ms; 0 leaves it), all in one transaction.
  * Returns: 0 (committed), -EIO (nothing stored).
  */
 int gw_store_insert_telemetry(struct gw_store *st, int64_t device_id,
                               const struct profile_batch *batch, int64_t now_ms);
 
 /*
- * Saves every record of batch as an attribute of scope, with last-update time now_ms; for
- * CLIENT scope (an uplink) also the device's last activity; one transaction. Returns: 0
+ * Saves every record of batch as an attribute of scope, with last-update time now_ms; with
+ * is_activity (an uplink) also the device's last activity; one transaction. Returns: 0
  * (committed), -EIO (nothing stored).
  */
 int gw_store_save_attributes(struct gw_store *st, int64_t device_id, enum gw_attr_scope scope,
-                             const struct profile_batch *batch, int64_t now_ms);
+                             const struct profile_batch *batch, int64_t now_ms, bool is_activity);
 
 /* Records how the device can be reached now (shown to the operator). Returns: 0, -EIO. */
 int gw_store_device_reachability(struct gw_store *st, int64_t device_id, const char *text);
@@ -347,6 +347,8 @@ struct gw_api_device {
     int64_t created_ms;
     int64_t last_activity_ms; /* 0 = never */
     bool is_active;           /* now < last activity + inactivity timeout */
+    const char *fw_uuid;      /* the device's own firmware package, or NULL */
+    const char *sw_uuid;      /* its own software package, or NULL */
 };
 
 typedef int (*gw_store_api_device_fn)(void *arg, const struct gw_api_device *d);
@@ -575,10 +577,10 @@ struct gw_api_ts_bucket {
     int64_t count;            /* values of any type */
     int64_t n_numeric;        /* LONG and DOUBLE values */
     int64_t n_long;
-    bool is_all_long;             /* n_numeric > 0 and every numeric value is a LONG */
-    int64_t min_l, max_l, sum_l;  /* when is_all_long */
-    double min_d, max_d, sum_d;   /* over the numeric values */
-    const char *min_s, *max_s;    /* over the STRING values, NULL when none */
+    bool is_all_long;            /* n_numeric > 0 and every numeric value is a LONG */
+    int64_t min_l, max_l, sum_l; /* when is_all_long */
+    double min_d, max_d, sum_d;  /* over the numeric values */
+    const char *min_s, *max_s;   /* over the STRING values, NULL when none */
 };
 
 /*
@@ -639,6 +641,124 @@ int gw_store_api_profile_page(struct gw_store *st, const struct gw_api_profile_q
 int gw_store_api_profile_rename(struct gw_store *st, const char *uuid, const char *name,
                                 int64_t now_ms);
 
+/* ---- admin API: OTA packages (gw_store_api_ota.c) ---- */
+
+/* A package as the admin API shows it; strings borrowed for the callback's duration. */
+struct gw_api_ota {
+    int64_t id;
+    const char *uuid;
+    const char *profile_uuid; /* NULL: no profile */
+    int64_t profile_id;       /* 0: none */
+    bool is_software;
+    const char *title, *version, *tag;                                    /* tag may be NULL */
+    const char *checksum_algorithm, *checksum, *content_type, *file_name; /* NULL before data */
+    bool has_data;
+    int64_t size_bytes; /* -1 before data */
+    int64_t created_ms;
+};
+
+enum gw_api_ota_sort {
+    GW_API_OSORT_CREATED = 0,
+    GW_API_OSORT_TYPE,
+    GW_API_OSORT_TITLE,
+    GW_API_OSORT_VERSION,
+    GW_API_OSORT_TAG,
+    GW_API_OSORT_FILE_NAME,
+    GW_API_OSORT_SIZE,
+    GW_API_OSORT_CHECKSUM,
+};
+
+struct gw_api_ota_query {
+    int64_t page_size, page;
+    const char *text_search;  /* NULL, or a case-insensitive substring of the title */
+    const char *profile_uuid; /* NULL, or only the packages of this profile */
+    int type;                 /* 0 any, 1 FIRMWARE, 2 SOFTWARE */
+    bool is_with_data;        /* only packages with data */
+    enum gw_api_ota_sort sort;
+    bool is_desc;
+};
+
+/* Reads one package by uuid, or by row id when uuid is NULL. 0, -ENOENT, -EIO, fn's value. */
+int gw_store_api_ota_get(struct gw_store *st, const char *uuid, int64_t id,
+                         int (*fn)(void *arg, const struct gw_api_ota *o), void *arg);
+
+/* Walks one page of packages, counting all matches. Returns: 0, -EIO, fn's value. */
+int gw_store_api_ota_page(struct gw_store *st, const struct gw_api_ota_query *q, int64_t *total,
+                          int (*fn)(void *arg, const struct gw_api_ota *o), void *arg);
+
+/* A package info to create (specs/rest-api.md 6a.2). */
+struct gw_api_ota_in {
+    const char *title, *version; /* required */
+    const char *tag;             /* or NULL */
+    bool is_software;
+    const char *profile_uuid; /* or NULL */
+};
+
+/*
+ * Creates a package without data. Returns: 0 (uuid_out set), -EEXIST (title and version are
+ * taken), -ENOENT (no such profile), -EIO.
+ */
+int gw_store_api_ota_create(struct gw_store *st, const struct gw_api_ota_in *in, int64_t now_ms,
+                            char uuid_out[GW_STORE_UUID_LEN]);
+
+/*
+ * Deletes a package nothing references. Returns: 0, -ENOENT, -EBUSY (*why: 1 devices, 2 a
+ * profile reference it), -EIO.
+ */
+int gw_store_api_ota_delete(struct gw_store *st, const char *uuid, int *why);
+
+/* The data of an upload, pulled by the store while it writes the BLOB. */
+struct gw_api_ota_data {
+    int64_t size_bytes;
+    const char *file_name, *content_type, *checksum_algorithm;
+    int64_t max_total_bytes; /* all packages together; 0 = no limit */
+    /* Fills buf with the next len bytes. Returns: 0, or != 0 to abort. */
+    int (*read)(void *arg, uint8_t *buf, size_t len);
+    /* After the last byte: the checksum text, or != 0 to roll everything back. */
+    int (*finish)(void *arg, char *checksum, size_t cap);
+    void *arg;
+};
+
+/*
+ * Stores a package's data, size, checksum and file name in one transaction.
+ * Returns: 0, -ENOENT, -EEXIST (it has data already), -ENOSPC (over max_total_bytes), -EIO, or
+ * read's / finish's value (nothing kept).
+ */
+int gw_store_api_ota_data_set(struct gw_store *st, const char *uuid,
+                              const struct gw_api_ota_data *d);
+
+/* Resolves a package uuid to its row id. Returns: 0, -ENOENT, -EIO. */
+int gw_store_api_ota_id(struct gw_store *st, const char *uuid, int64_t *id);
+
+/* The device's effective package of a type (its own, else its profile's; 0 = none). 0, -EIO. */
+int gw_store_api_ota_effective(struct gw_store *st, int64_t device_id, bool is_software,
+                               int64_t *package_id);
+
+/* Sets a device's own firmware and software packages (0 = none). Returns: 0, -EIO. */
+int gw_store_api_device_ota_set(struct gw_store *st, int64_t device_id, int64_t fw_id,
+                                int64_t sw_id);
+
+/* Sets a profile's package of a type (0 = none); *old_id gets the previous one. 0, -ENOENT, -EIO.
+ */
+int gw_store_api_profile_ota_set(struct gw_store *st, int64_t profile_id, bool is_software,
+                                 int64_t package_id, int64_t *old_id);
+
+/* Calls fn for every device of the profile without an own package of that type. 0, -EIO, fn's. */
+int gw_store_api_profile_followers(struct gw_store *st, int64_t profile_id, bool is_software,
+                                   int (*fn)(void *arg, int64_t device_id), void *arg);
+
+/*
+ * What a new effective package (0 = none) means for a device (specs/rest-api.md 6a.7): its fw_*
+ * (sw_*) shared attributes are set or deleted and queued as one notification, and for a package
+ * the target_* telemetry and fw_state INITIATED are written. Returns: 0, -EIO, -ENOMEM.
+ */
+int gw_store_api_ota_notify(struct gw_store *st, int64_t device_id, bool is_software,
+                            int64_t package_id, int64_t now_ms, int64_t expiration_ms);
+
+/* Counts the devices of a profile without an own package of the type. 0, -EIO. */
+int gw_store_api_ota_followers_count(struct gw_store *st, const char *profile_uuid,
+                                     bool is_software, int64_t *n);
+
 /* ---- admin API: pending devices, events, metrics (gw_store_api_misc.c) ---- */
 
 /* A pending (unknown) device entry; strings borrowed for the callback's duration. */
@@ -691,9 +811,8 @@ struct gw_api_event_query {
 };
 
 /* Walks one page of a device's events, counting all matches. Returns: 0, -EIO, fn's value. */
-int gw_store_api_event_page(struct gw_store *st, const struct gw_api_event_query *q,
-                            int64_t *total, int (*fn)(void *arg, const struct gw_api_event *e),
-                            void *arg);
+int gw_store_api_event_page(struct gw_store *st, const struct gw_api_event_query *q, int64_t *total,
+                            int (*fn)(void *arg, const struct gw_api_event *e), void *arg);
 
 /*
  * The counts GET /metrics reports, one fn call per value: family "downlinks" (a = kind in lower

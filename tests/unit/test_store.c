@@ -200,8 +200,8 @@ static void test_telemetry_and_attributes(void **state)
 
     profile_batch_clear(&b);
     add_str(&b, "fw", 0, PROFILE_VT_STRING, "1.0");
-    assert_int_equal(gw_store_save_attributes(st, ref.id, GW_SCOPE_CLIENT, &b, 7000), 0);
-    assert_int_equal(gw_store_save_attributes(st, ref.id, GW_SCOPE_SHARED, &b, 8000), 0);
+    assert_int_equal(gw_store_save_attributes(st, ref.id, GW_SCOPE_CLIENT, &b, 7000, true), 0);
+    assert_int_equal(gw_store_save_attributes(st, ref.id, GW_SCOPE_SHARED, &b, 8000, false), 0);
     out[0] = '\0';
     assert_int_equal(gw_store_attributes_walk(st, ref.id, 0, collect, out), 0);
     assert_string_equal(out, "fw@7000:4:0:0:1.0:1;fw@8000:4:0:0:1.0:2;");

@@ -11,7 +11,7 @@ libssl-dev"
 # What the tests, the linters, the fuzzers and the package build need on top.
 if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck shellcheck curl jq
-debhelper dpkg-dev lintian systemd openssl"
+debhelper dpkg-dev lintian systemd openssl chromium chromium-driver"
 fi
 missing=""
 for p in $pkgs; do

@@ -216,7 +216,13 @@ static enum MHD_Result queue(struct web_req *rq, struct web_resp *rs)
     struct MHD_Response *r;
     enum MHD_Result ok;
 
-    if (rs->body != NULL) {
+    if (rs->body_fd > 0) {
+        r = MHD_create_response_from_fd64(rs->body_fd_len, rs->body_fd);
+        if (r == NULL) {
+            (void)close(rs->body_fd);
+        }
+        rs->len = (size_t)rs->body_fd_len;
+    } else if (rs->body != NULL) {
         r = MHD_create_response_from_buffer(rs->len, rs->body, MHD_RESPMEM_MUST_FREE);
     } else {
         r = MHD_create_response_from_buffer(0, (void *)(uintptr_t) "", MHD_RESPMEM_PERSISTENT);
@@ -231,6 +237,9 @@ static enum MHD_Result queue(struct web_req *rq, struct web_resp *rs)
         (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                                       rs->content_type != NULL ? rs->content_type
                                                                : "application/json");
+    }
+    for (size_t i = 0; i < 2 && rs->hdr_name[i] != NULL; i++) {
+        (void)MHD_add_response_header(r, rs->hdr_name[i], rs->hdr_value[i]);
     }
     (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     (void)MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -255,8 +264,8 @@ static void dispatch(struct web_req *rq, struct web_resp *rs)
     rq->st = pool_get(rq->srv);
     rq->now_ms = wall_ms();
     if (rq->is_too_large) {
-        web_error(rs, 413, WEB_E_BAD_PARAMS, "Request body is larger than %lld bytes",
-                  (long long)rq->srv->o.max_body_bytes);
+        web_error(rs, 413, WEB_E_BAD_PARAMS, "Payload size exceeds the limit of %lld bytes",
+                  (long long)rq->max_body_bytes);
     } else if (route == NULL && is_api_path(rq->path) && !web_auth_check(rq, rs)) {
         /* ThingsBoard authenticates every /api/ path before it routes */
     } else if (route == NULL && is_known) {
@@ -305,12 +314,12 @@ static bool content_length_too_large(struct web_req *rq)
     }
     errno = 0;
     n = strtoull(cl, &end, 10);
-    return errno != 0 || n > (unsigned long long)rq->srv->o.max_body_bytes;
+    return errno != 0 || n > (unsigned long long)rq->max_body_bytes;
 }
 
 static void body_append(struct web_req *rq, const char *data, size_t len)
 {
-    size_t max = (size_t)rq->srv->o.max_body_bytes;
+    size_t max = (size_t)rq->max_body_bytes;
     char *p;
 
     if (rq->is_too_large) {
@@ -341,6 +350,48 @@ static void body_append(struct web_req *rq, const char *data, size_t len)
     rq->body[rq->body_len] = '\0';
 }
 
+/*
+ * First call: the route's body cap, and for a streamed route the token before any byte is read.
+ * Returns: true to read the body, false to answer at once (dispatch() says why).
+ */
+static bool body_wanted(struct web_req *rq)
+{
+    struct web_resp rs = { 0 };
+    const struct web_route *route;
+    bool is_known = false, is_ok;
+
+    route = web_route_find(rq, &is_known);
+    rq->max_body_bytes = route != NULL && route->max_body_bytes > 0 ? route->max_body_bytes
+                                                                    : rq->srv->o.max_body_bytes;
+    if (content_length_too_large(rq)) {
+        rq->is_too_large = true;
+        return false;
+    }
+    if (route == NULL || route->stream == NULL || route->is_public) {
+        return true;
+    }
+    rq->st = pool_get(rq->srv);
+    rq->now_ms = wall_ms();
+    is_ok = web_auth_check(rq, &rs); /* refused: dispatch() checks again and answers */
+    pool_put(rq->srv, rq->st);
+    rq->st = NULL;
+    free(rs.body);
+    return is_ok;
+}
+
+/* A chunk of the body: to the streamed route's callback, else into the buffer. */
+static void body_chunk(struct web_req *rq, const char *data, size_t len)
+{
+    bool is_known = false;
+    const struct web_route *route = web_route_find(rq, &is_known);
+
+    if (route == NULL || route->stream == NULL) {
+        body_append(rq, data, len);
+    } else if (!rq->is_stream_failed && route->stream(rq, data, len) != 0) {
+        rq->is_stream_failed = true;
+    }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -355,19 +406,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         }
         *con_cls = rq;
-        if (!content_length_too_large(rq)) {
+        if (body_wanted(rq)) {
             return MHD_YES;
         }
-        rq->is_too_large = true;
     } else if (*upload_data_size > 0) {
-        body_append(rq, upload_data, *upload_data_size);
+        body_chunk(rq, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
     if (rq->is_answered) {
         return MHD_YES;
     }
+    /* The admin page: GET or HEAD outside /api/ that no route claims (web_static.c). */
+    if (web_static_is_page_request(rq)) {
+        return web_static_serve(rq) == 0 ? MHD_YES : MHD_NO;
+    }
     dispatch(rq, &rs);
+    atomic_fetch_add(&rq->srv->http_answers[rs.status / 100 % 6], 1);
     if (rs.status >= 500) {
         gw_log_warn("admin api error method=%s path=%s status=%u peer=%s", method, url, rs.status,
                     rq->peer);
@@ -387,6 +442,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     (void)toe;
     if (rq != NULL) {
+        if (rq->stream_free != NULL) {
+            rq->stream_free(rq->stream_ctx);
+        }
         free(rq->body);
         free(rq);
         *con_cls = NULL;
@@ -569,6 +627,9 @@ int web_server_start(const struct web_server_opts *o, struct web_server **out, c
     fill_defaults(&srv->o);
     srv->start_ms = wall_ms();
     atomic_init(&srv->loop_alive, 0);
+    for (size_t i = 0; i < 6; i++) {
+        atomic_init(&srv->http_answers[i], 0);
+    }
     (void)pthread_mutex_init(&srv->pool_mu, NULL);
     (void)pthread_cond_init(&srv->pool_cv, NULL);
     (void)pthread_mutex_init(&srv->setup_mu, NULL);

@@ -108,21 +108,15 @@ static void key_type_of(const mbedtls_x509_crt *crt, char *out, size_t len)
     const char *curve = "?";
 
     if (t == MBEDTLS_PK_ECKEY || t == MBEDTLS_PK_ECKEY_DH || t == MBEDTLS_PK_ECDSA) {
-        switch (mbedtls_pk_ec(crt->pk)->grp.id) {
-        case MBEDTLS_ECP_DP_SECP256R1:
-            curve = "P-256";
-            break;
-        case MBEDTLS_ECP_DP_SECP384R1:
-            curve = "P-384";
-            break;
-        case MBEDTLS_ECP_DP_SECP521R1:
-            curve = "P-521";
-            break;
-        default:
-            curve = mbedtls_ecp_curve_info_from_grp_id(mbedtls_pk_ec(crt->pk)->grp.id) != NULL
-                        ? mbedtls_ecp_curve_info_from_grp_id(mbedtls_pk_ec(crt->pk)->grp.id)->name
-                        : "?";
-            break;
+        const mbedtls_ecp_keypair *ec = mbedtls_pk_ec(crt->pk);
+        const mbedtls_ecp_curve_info *info =
+            ec != NULL ? mbedtls_ecp_curve_info_from_grp_id(ec->grp.id) : NULL;
+
+        if (info != NULL) {
+            curve = info->grp_id == MBEDTLS_ECP_DP_SECP256R1   ? "P-256"
+                    : info->grp_id == MBEDTLS_ECP_DP_SECP384R1 ? "P-384"
+                    : info->grp_id == MBEDTLS_ECP_DP_SECP521R1 ? "P-521"
+                                                               : info->name;
         }
         (void)snprintf(out, len, "EC %s", curve);
     } else {

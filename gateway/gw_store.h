@@ -273,7 +273,7 @@ int gw_store_dl_get(struct gw_store *st, int64_t id,
 int gw_store_attribute_delete(struct gw_store *st, int64_t device_id, enum gw_attr_scope scope,
                               const char *key);
 
-/* ---- admin accounts and API (gw_store_admin.c) ---- */
+/* ---- admin accounts and API (gw_store_accounts.c, gw_store_admin.c) ---- */
 
 #define GW_STORE_HASH_MAX 256 /* bytes of an encoded password hash, with NUL */
 #define GW_STORE_UUID_LEN 37  /* a UUID in text form and a NUL */
@@ -707,22 +707,17 @@ int gw_store_api_ota_create(struct gw_store *st, const struct gw_api_ota_in *in,
  */
 int gw_store_api_ota_delete(struct gw_store *st, const char *uuid, int *why);
 
-/* The data of an upload, pulled by the store while it writes the BLOB. */
+/* The data of an upload. */
 struct gw_api_ota_data {
-    int64_t size_bytes;
-    const char *file_name, *content_type, *checksum_algorithm;
+    const uint8_t *data; /* borrowed: len bytes (e.g. a mapped temporary file) */
+    size_t len;
+    const char *file_name, *content_type, *checksum_algorithm, *checksum;
     int64_t max_total_bytes; /* all packages together; 0 = no limit */
-    /* Fills buf with the next len bytes. Returns: 0, or != 0 to abort. */
-    int (*read)(void *arg, uint8_t *buf, size_t len);
-    /* After the last byte: the checksum text, or != 0 to roll everything back. */
-    int (*finish)(void *arg, char *checksum, size_t cap);
-    void *arg;
 };
 
 /*
  * Stores a package's data, size, checksum and file name in one transaction.
- * Returns: 0, -ENOENT, -EEXIST (it has data already), -ENOSPC (over max_total_bytes), -EIO, or
- * read's / finish's value (nothing kept).
+ * Returns: 0, -ENOENT, -EEXIST (it has data already), -ENOSPC (over max_total_bytes), -EIO.
  */
 int gw_store_api_ota_data_set(struct gw_store *st, const char *uuid,
                               const struct gw_api_ota_data *d);

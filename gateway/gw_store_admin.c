@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gw_store_admin.c - the store's side of the admin JSON API (web/): admin users and login
- * sessions, and devices, credentials and time series in the shapes the API answers with.
+ * gw_store_admin.c - the store's side of the admin JSON API (web/): devices and credentials in
+ * the shapes the API answers with, and one line of a bulk import (device, credential and values
+ * in one transaction). Accounts are in gw_store_accounts.c; the other API resources have their
+ * own gw_store_api_*.c and gw_store_rpc.c files.
  *
  * The admin API is low-rate, so these statements are prepared per call, not at open. Every value
  * from a request reaches SQLite as a bound parameter; the only text spliced into SQL is chosen
@@ -15,8 +17,10 @@
 #include "gateway/gw_store.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gateway/gw_log.h"
@@ -39,7 +43,8 @@
     " COALESCE((SELECT a.v_long FROM attribute_kv a WHERE a.device_id = d.id AND a.scope = 3"      \
     " AND a.key = 'inactivityTimeout' AND a.type = 2),"                                            \
     " json_extract(p.profile_json, '$.profileData.configuration.inactivityTimeout'), ?2)) AS "     \
-    "active"                                                                                       \
+    "active, (SELECT o.uuid FROM ota_package o WHERE o.id = d.fw_package_id) AS fw_uuid,"          \
+    " (SELECT o.uuid FROM ota_package o WHERE o.id = d.sw_package_id) AS sw_uuid"                  \
     " FROM device d JOIN device_profile p ON p.id = d.profile_id"
 
 static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
@@ -80,206 +85,6 @@ static const char *col_text(sqlite3_stmt *s, int i)
     return (const char *)sqlite3_column_text(s, i);
 }
 
-/* ---- admin users ------------------------------------------------------------------------- */
-
-int gw_store_admin_count(struct gw_store *st, int64_t *n)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = prepare(st, "SELECT count(*) FROM admin_user", &s);
-
-    if (rc == 0) {
-        rc = sqlite3_step(s) == SQLITE_ROW ? 0 : -EIO;
-        *n = rc == 0 ? sqlite3_column_int64(s, 0) : 0;
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-int gw_store_admin_create(struct gw_store *st, const char *username, const char *password_hash,
-                          bool is_first, int64_t now_ms, int64_t *id_out)
-{
-    sqlite3_stmt *s = NULL;
-    int rc;
-
-    rc = prepare(st,
-                 "INSERT INTO admin_user (username, password_hash, created_ms)"
-                 " SELECT ?1, ?2, ?3 WHERE ?4 = 0 OR NOT EXISTS (SELECT 1 FROM admin_user)",
-                 &s);
-    if (rc != 0) {
-        return rc;
-    }
-    (void)sqlite3_bind_text(s, 1, username, -1, SQLITE_STATIC);
-    (void)sqlite3_bind_text(s, 2, password_hash, -1, SQLITE_STATIC);
-    (void)sqlite3_bind_int64(s, 3, now_ms);
-    (void)sqlite3_bind_int(s, 4, is_first ? 1 : 0);
-    rc = step_write(st, s);
-    if (rc == 0 && sqlite3_changes(st->db) != 1) {
-        rc = -EEXIST;
-    }
-    if (rc == 0 && id_out != NULL) {
-        *id_out = sqlite3_last_insert_rowid(st->db);
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-static int admin_row(sqlite3_stmt *s, struct gw_admin_user *out)
-{
-    int rc = sqlite3_step(s);
-
-    if (rc != SQLITE_ROW) {
-        return rc == SQLITE_DONE ? -ENOENT : -EIO;
-    }
-    memset(out, 0, sizeof(*out));
-    out->id = sqlite3_column_int64(s, 0);
-    (void)snprintf(out->username, sizeof(out->username), "%s", col_text(s, 1));
-    (void)snprintf(out->password_hash, sizeof(out->password_hash), "%s", col_text(s, 2));
-    (void)snprintf(out->authority, sizeof(out->authority), "%s", col_text(s, 3));
-    out->created_ms = sqlite3_column_int64(s, 4);
-    return 0;
-}
-
-int gw_store_admin_by_name(struct gw_store *st, const char *username, struct gw_admin_user *out)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "SELECT id, username, password_hash, authority, created_ms FROM admin_user"
-                     " WHERE username = ?1",
-                     &s);
-
-    if (rc == 0) {
-        (void)sqlite3_bind_text(s, 1, username, -1, SQLITE_STATIC);
-        rc = admin_row(s, out);
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-int gw_store_admin_by_id(struct gw_store *st, int64_t id, struct gw_admin_user *out)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "SELECT id, username, password_hash, authority, created_ms FROM admin_user"
-                     " WHERE id = ?1",
-                     &s);
-
-    if (rc == 0) {
-        (void)sqlite3_bind_int64(s, 1, id);
-        rc = admin_row(s, out);
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-/* Runs one write statement with an int64 and an optional text parameter. */
-static int exec_write(struct gw_store *st, const char *sql, int64_t a, const char *b, int *changes)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = prepare(st, sql, &s);
-
-    if (rc == 0) {
-        (void)sqlite3_bind_int64(s, 1, a);
-        bind_text_or_null(s, 2, b);
-        rc = step_write(st, s);
-    }
-    if (changes != NULL) {
-        *changes = rc == 0 ? sqlite3_changes(st->db) : 0;
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-int gw_store_admin_set_password(struct gw_store *st, int64_t user_id, const char *password_hash)
-{
-    int changes = 0;
-    int rc;
-
-    rc = gw_store_tx_begin(st);
-    if (rc == 0) {
-        rc = exec_write(st, "UPDATE admin_user SET password_hash = ?2 WHERE id = ?1", user_id,
-                        password_hash, &changes);
-    }
-    if (rc == 0 && changes == 0) {
-        rc = -ENOENT;
-    }
-    if (rc == 0) {
-        rc = exec_write(st, "UPDATE admin_token SET is_revoked = 1 WHERE user_id = ?1", user_id,
-                        NULL, NULL);
-    }
-    return gw_store_tx_end(st, rc);
-}
-
-/* ---- sessions ---------------------------------------------------------------------------- */
-
-int gw_store_admin_session_add(struct gw_store *st, const char *session_id, int64_t user_id,
-                               int64_t expiration_ms, int64_t now_ms)
-{
-    sqlite3_stmt *s = NULL;
-    int rc;
-
-    rc = exec_write(st, "DELETE FROM admin_token WHERE expiration_ms < ?1", now_ms, NULL, NULL);
-    if (rc == 0) {
-        rc = prepare(st,
-                     "INSERT INTO admin_token (jti, user_id, kind, expiration_ms)"
-                     " VALUES (?1, ?2, 'REFRESH', ?3)",
-                     &s);
-    }
-    if (rc == 0) {
-        (void)sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_int64(s, 2, user_id);
-        (void)sqlite3_bind_int64(s, 3, expiration_ms);
-        rc = step_write(st, s);
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-int gw_store_admin_session_check(struct gw_store *st, const char *session_id, int64_t now_ms,
-                                 int64_t *user_id)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "SELECT user_id FROM admin_token WHERE jti = ?1 AND is_revoked = 0"
-                     " AND expiration_ms > ?2",
-                     &s);
-
-    if (rc == 0) {
-        (void)sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_int64(s, 2, now_ms);
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW) {
-            *user_id = sqlite3_column_int64(s, 0);
-            rc = 0;
-        } else {
-            rc = rc == SQLITE_DONE ? -ENOENT : -EIO;
-        }
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-int gw_store_admin_session_extend(struct gw_store *st, const char *session_id,
-                                  int64_t expiration_ms)
-{
-    return exec_write(st,
-                      "UPDATE admin_token SET expiration_ms = max(expiration_ms, ?1)"
-                      " WHERE jti = ?2",
-                      expiration_ms, session_id, NULL);
-}
-
-int gw_store_admin_session_end(struct gw_store *st, const char *session_id)
-{
-    return exec_write(st, "UPDATE admin_token SET is_revoked = 1 WHERE jti = ?2", 0, session_id,
-                      NULL);
-}
-
-int gw_store_admin_ping(struct gw_store *st)
-{
-    int rc = gw_store_tx_begin(st);
-
-    return gw_store_tx_end(st, rc != 0 ? rc : -EAGAIN) == -EAGAIN ? 0 : -EIO;
-}
-
 /* ---- devices ----------------------------------------------------------------------------- */
 
 static void device_row(sqlite3_stmt *s, struct gw_api_device *d)
@@ -297,6 +102,8 @@ static void device_row(sqlite3_stmt *s, struct gw_api_device *d)
     d->created_ms = sqlite3_column_int64(s, 9);
     d->last_activity_ms = sqlite3_column_int64(s, 10);
     d->is_active = sqlite3_column_int(s, 11) != 0;
+    d->fw_uuid = col_text(s, 12);
+    d->sw_uuid = col_text(s, 13);
 }
 
 static const char *sort_column(enum gw_api_sort sort)
@@ -646,12 +453,39 @@ int gw_store_api_credentials_get(struct gw_store *st, const char *device_uuid,
     return rc;
 }
 
+/* Replaces (or adds) a device's credential inside the caller's transaction. */
+static int credentials_upsert(struct gw_store *st, int64_t device_id, const char *type,
+                              const char *credentials_id, const char *value, int64_t now_ms,
+                              enum gw_api_fail *fail)
+{
+    char uuid[GW_STORE_UUID_LEN];
+    sqlite3_stmt *s = NULL;
+    int rc = prepare(st,
+                     "INSERT INTO credentials (uuid, device_id, type, credentials_id, value,"
+                     " created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (device_id) DO"
+                     " UPDATE SET type = excluded.type, credentials_id = excluded.credentials_id,"
+                     " value = excluded.value",
+                     &s);
+
+    if (rc == 0) {
+        gw_store_uuid_v4(uuid);
+        (void)sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_int64(s, 2, device_id);
+        (void)sqlite3_bind_text(s, 3, type, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_text(s, 4, credentials_id, -1, SQLITE_STATIC);
+        bind_text_or_null(s, 5, value);
+        (void)sqlite3_bind_int64(s, 6, now_ms);
+        rc = step_write(st, s);
+        *fail = rc == -EEXIST ? GW_API_TOKEN_TAKEN : GW_API_OK;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
 int gw_store_api_credentials_set(struct gw_store *st, const char *device_uuid, const char *type,
                                  const char *credentials_id, const char *value, int64_t now_ms,
                                  enum gw_api_fail *fail)
 {
-    char uuid[GW_STORE_UUID_LEN];
-    sqlite3_stmt *s = NULL;
     int64_t id = 0;
     int rc;
 
@@ -662,54 +496,171 @@ int gw_store_api_credentials_set(struct gw_store *st, const char *device_uuid, c
         *fail = rc == -ENOENT ? GW_API_NO_DEVICE : GW_API_OK;
     }
     if (rc == 0) {
-        rc = prepare(st,
-                     "INSERT INTO credentials (uuid, device_id, type, credentials_id, value,"
-                     " created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (device_id) DO"
-                     " UPDATE SET type = excluded.type, credentials_id = excluded.credentials_id,"
-                     " value = excluded.value",
-                     &s);
+        rc = credentials_upsert(st, id, type, credentials_id, value, now_ms, fail);
     }
-    if (rc == 0) {
-        gw_store_uuid_v4(uuid);
-        (void)sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_int64(s, 2, id);
-        (void)sqlite3_bind_text(s, 3, type, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_text(s, 4, credentials_id, -1, SQLITE_STATIC);
-        bind_text_or_null(s, 5, value);
-        (void)sqlite3_bind_int64(s, 6, now_ms);
-        rc = step_write(st, s);
-        *fail = rc == -EEXIST ? GW_API_TOKEN_TAKEN : GW_API_OK;
-    }
-    sqlite3_finalize(s);
     return gw_store_tx_end(st, rc);
 }
 
-/* ---- time series ------------------------------------------------------------------------- */
+/* ---- bulk import ------------------------------------------------------------------------- */
 
-int gw_store_api_ts_history(struct gw_store *st, int64_t device_id, const char *key,
-                            int64_t start_ms, int64_t end_ms, int64_t limit, bool is_asc,
-                            gw_store_kv_fn fn, void *arg)
+/* additionalInfo with the line's description and gateway flag merged in; NULL = unchanged. */
+static char *merged_info(const char *old, const struct gw_api_import_line *l, int *rc)
+{
+    json_t *o = old != NULL ? json_loads(old, 0, NULL) : NULL;
+    char *text = NULL;
+
+    *rc = 0;
+    if (l->description == NULL && l->is_gateway < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    if (!json_is_object(o)) {
+        json_decref(o);
+        o = json_object();
+    }
+    if (o != NULL && l->description != NULL) {
+        (void)json_object_set_new(o, "description", json_string(l->description));
+    }
+    if (o != NULL && l->is_gateway >= 0) {
+        (void)json_object_set_new(o, "gateway", json_boolean(l->is_gateway > 0));
+    }
+    text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+    *rc = text != NULL ? 0 : -ENOMEM;
+    json_decref(o);
+    return text;
+}
+
+/* The device named l->name: its row id (0 when there is none) and additionalInfo copy. */
+static int import_find(struct gw_store *st, const char *name, int64_t *id, char **info)
 {
     sqlite3_stmt *s = NULL;
-    int rc;
+    int rc = prepare(st, "SELECT id, additional_info FROM device WHERE name = ?1", &s);
 
-    rc = prepare(st,
-                 is_asc ? "SELECT key, ts_ms, type, v_long, v_double, v_str FROM ts_kv"
-                          " WHERE device_id = ?1 AND key = ?2 AND ts_ms >= ?3 AND ts_ms < ?4"
-                          " ORDER BY ts_ms ASC LIMIT ?5"
-                        : "SELECT key, ts_ms, type, v_long, v_double, v_str FROM ts_kv"
-                          " WHERE device_id = ?1 AND key = ?2 AND ts_ms >= ?3 AND ts_ms < ?4"
-                          " ORDER BY ts_ms DESC LIMIT ?5",
-                 &s);
-    if (rc != 0) {
-        return rc;
+    *id = 0;
+    *info = NULL;
+    if (rc == 0) {
+        (void)sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            *id = sqlite3_column_int64(s, 0);
+            *info = col_text(s, 1) != NULL ? strdup(col_text(s, 1)) : NULL;
+            rc = col_text(s, 1) != NULL && *info == NULL ? -ENOMEM : 0;
+        } else {
+            rc = rc == SQLITE_DONE ? 0 : -EIO;
+        }
     }
-    (void)sqlite3_bind_int64(s, 1, device_id);
-    (void)sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
-    (void)sqlite3_bind_int64(s, 3, start_ms);
-    (void)sqlite3_bind_int64(s, 4, end_ms);
-    (void)sqlite3_bind_int64(s, 5, limit);
-    rc = gw_store_walk_kv(s, -1, fn, arg);
     sqlite3_finalize(s);
     return rc;
+}
+
+/* Updates the filled cells of an existing device. */
+static int import_update(struct gw_store *st, const struct gw_api_import_line *l, int64_t id,
+                         const char *info, int64_t now_ms, enum gw_api_fail *fail)
+{
+    struct gw_api_device_in in = { NULL, l->name, NULL, NULL, l->type, NULL, NULL, NULL };
+    sqlite3_stmt *s = NULL;
+    int64_t profile_id = 0;
+    int rc = 0;
+
+    if (l->type != NULL) {
+        rc = resolve_profile(st, &in, now_ms, &profile_id, fail);
+    }
+    rc = rc == 0 ? prepare(st,
+                           "UPDATE device SET profile_id = COALESCE(?2, profile_id), type ="
+                           " COALESCE((SELECT name FROM device_profile WHERE id = ?2), type),"
+                           " label = COALESCE(?3, label), additional_info = COALESCE(?4,"
+                           " additional_info) WHERE id = ?1",
+                           &s)
+                 : rc;
+    if (rc == 0) {
+        (void)sqlite3_bind_int64(s, 1, id);
+        if (l->type != NULL) {
+            (void)sqlite3_bind_int64(s, 2, profile_id);
+        }
+        bind_text_or_null(s, 3, l->label);
+        bind_text_or_null(s, 4, info);
+        rc = step_write(st, s);
+    }
+    sqlite3_finalize(s);
+    if (rc == 0 && l->cred_type != NULL) {
+        rc = credentials_upsert(st, id, l->cred_type, l->cred_id, l->cred_value, now_ms, fail);
+    }
+    return rc;
+}
+
+/* Creates the device of a line (credential: the cell's, else a generated token). */
+static int import_create(struct gw_store *st, const struct gw_api_import_line *l, const char *info,
+                         int64_t now_ms, int64_t *id, enum gw_api_fail *fail)
+{
+    struct gw_api_device_in in = { NULL, l->name, l->label, NULL, l->type, info, NULL, NULL };
+    char uuid[GW_STORE_UUID_LEN];
+    int64_t profile_id = 0;
+    bool is_token = l->cred_type != NULL && strcmp(l->cred_type, "ACCESS_TOKEN") == 0;
+    int rc;
+
+    in.access_token = is_token ? l->cred_id : NULL;
+    rc = resolve_profile(st, &in, now_ms, &profile_id, fail);
+    rc = rc == 0 ? device_insert(st, &in, profile_id, now_ms, uuid, fail) : rc;
+    rc = rc == 0 ? gw_store_api_device_id(st, uuid, id) : rc;
+    if (rc == 0 && l->cred_type != NULL && !is_token) {
+        rc = credentials_upsert(st, *id, l->cred_type, l->cred_id, l->cred_value, now_ms, fail);
+    }
+    return rc;
+}
+
+/* Writes the line's server attributes and time series (records of both batches). */
+static int import_values(struct gw_store *st, int64_t id, const struct gw_api_import_line *l,
+                         int64_t now_ms)
+{
+    size_t i;
+    int k, rc = 0;
+
+    for (i = 0; rc == 0 && l->server != NULL && i < l->server->n; i++) {
+        sqlite3_stmt *s = st->stmt[S_ATTR_SAVE];
+        (void)sqlite3_bind_int64(s, 1, id);
+        (void)sqlite3_bind_int(s, 2, GW_SCOPE_SERVER);
+        (void)sqlite3_bind_text(s, 3, l->server->kv[i].key, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_int64(s, 4, now_ms);
+        gw_store_bind_value(s, 5, &l->server->kv[i].v);
+        rc = gw_store_step_done(st, s);
+    }
+    for (i = 0; rc == 0 && l->telemetry != NULL && i < l->telemetry->n; i++) {
+        for (k = S_TS_INSERT; rc == 0 && k <= S_TS_LATEST; k++) {
+            sqlite3_stmt *s = st->stmt[k];
+            (void)sqlite3_bind_int64(s, 1, id);
+            (void)sqlite3_bind_text(s, 2, l->telemetry->kv[i].key, -1, SQLITE_STATIC);
+            (void)sqlite3_bind_int64(s, 3, now_ms);
+            gw_store_bind_value(s, 4, &l->telemetry->kv[i].v);
+            rc = gw_store_step_done(st, s);
+        }
+    }
+    return rc;
+}
+
+int gw_store_api_import_line(struct gw_store *st, const struct gw_api_import_line *l,
+                             int64_t now_ms, int64_t *device_id, bool *is_created,
+                             enum gw_api_fail *fail)
+{
+    char *old_info = NULL, *info = NULL;
+    int rc;
+
+    *fail = GW_API_OK;
+    *is_created = false;
+    rc = gw_store_tx_begin(st);
+    rc = rc == 0 ? import_find(st, l->name, device_id, &old_info) : rc;
+    if (rc == 0) {
+        info = merged_info(old_info, l, &rc);
+    }
+    if (rc == 0 && *device_id == 0) {
+        rc = import_create(st, l, info, now_ms, device_id, fail);
+        *is_created = rc == 0;
+    } else if (rc == 0) {
+        rc = import_update(st, l, *device_id, info, now_ms, fail);
+    }
+    if (rc == 0 && (*is_created || l->is_update_values)) {
+        rc = import_values(st, *device_id, l, now_ms);
+    }
+    free(old_info);
+    free(info);
+    return gw_store_tx_end(st, rc);
 }

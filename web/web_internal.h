@@ -500,6 +500,7 @@ void web_reply_device(struct web_req *rq, struct web_resp *rs, const char *uuid,
 
 void web_hnd_health(struct web_req *rq, struct web_resp *rs);
 void web_hnd_device_save(struct web_req *rq, struct web_resp *rs);
+void web_hnd_device_with_credentials(struct web_req *rq, struct web_resp *rs);
 void web_hnd_device_get(struct web_req *rq, struct web_resp *rs);
 void web_hnd_device_info(struct web_req *rq, struct web_resp *rs);
 void web_hnd_device_delete(struct web_req *rq, struct web_resp *rs);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * web_json.c - the admin API's pure parts: request bodies in, ThingsBoard-shaped JSON out, page
- * links, key lists and UUIDs. No I/O, no clock, no log, so the fuzz target (fuzz_web_json.c)
- * drives the same functions the server does.
+ * web_json.c - the admin API's pure parts: request bodies in (accounts, devices, credentials,
+ * RPC, the telemetry-save checks), ThingsBoard-shaped JSON out (devices, credentials, Rpc), page
+ * links, key lists, downlink state names and UUIDs. No I/O, no clock, no log, so the fuzz target
+ * (fuzz_web_json.c) drives the same functions the server does.
  *
  * Bodies are JSON read by jansson (size capped by the server before parsing; jansson bounds the
  * nesting depth). Unknown members are ignored and read-only ones (createdTime, tenantId, ...) are
@@ -11,7 +12,6 @@
  * web_buf, because jansson prints doubles with 17 digits and ThingsBoard prints the shortest form.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -550,14 +550,16 @@ static json_t *json_or_null(const char *text)
 json_t *web_json_device_out(const struct gw_api_device *d, const char *tenant_id, bool is_info)
 {
     json_t *o = json_pack(
-        "{s:o, s:I, s:o, s:o, s:s, s:s, s:o, s:o, s:{s:{s:s}, s:o}, s:n, s:n, s:n, s:i, s:o}", "id",
+        "{s:o, s:I, s:o, s:o, s:s, s:s, s:o, s:o, s:{s:{s:s}, s:o}, s:o, s:o, s:n, s:i, s:o}", "id",
         web_json_id("DEVICE", d->uuid), "createdTime", (json_int_t)d->created_ms, "tenantId",
         web_json_id("TENANT", tenant_id), "customerId", web_json_id("CUSTOMER", WEB_NO_CUSTOMER),
         "name", d->name, "type", d->profile_name, "label",
         d->label != NULL ? json_string(d->label) : json_null(), "deviceProfileId",
         web_json_id("DEVICE_PROFILE", d->profile_uuid), "deviceData", "configuration", "type",
-        "DEFAULT", "transportConfiguration", transport_config(d), "firmwareId", "softwareId",
-        "externalId", "version", 1, "additionalInfo", json_or_null(d->additional_info));
+        "DEFAULT", "transportConfiguration", transport_config(d), "firmwareId",
+        d->fw_uuid != NULL ? web_json_id("OTA_PACKAGE", d->fw_uuid) : json_null(), "softwareId",
+        d->sw_uuid != NULL ? web_json_id("OTA_PACKAGE", d->sw_uuid) : json_null(), "externalId",
+        "version", 1, "additionalInfo", json_or_null(d->additional_info));
 
     if (o != NULL && is_info) {
         (void)json_object_set_new(o, "deviceProfileName", json_string(d->profile_name));
@@ -577,95 +579,226 @@ json_t *web_json_credentials_out(const struct gw_api_credentials *c)
                      "version", 1);
 }
 
-/* ---- web_buf ----------------------------------------------------------------------------- */
+/* ---- RPC --------------------------------------------------------------------------------- */
 
-void web_buf_add(struct web_buf *b, const char *s, size_t len)
+/* An optional integer member; a JSON real with an integral value is accepted too. */
+static int opt_int(json_t *o, const char *name, bool *has, int64_t *out, char *err, size_t err_len)
 {
-    if (b->is_oom) {
-        return;
+    json_t *v = json_object_get(o, name);
+    double d;
+
+    *has = false;
+    if (v == NULL || json_is_null(v)) {
+        return 0;
     }
-    if (b->len + len + 1 > b->cap) {
-        size_t cap = b->cap < 256 ? 256 : b->cap;
-        char *p;
-        while (cap < b->len + len + 1) {
-            cap *= 2;
-        }
-        p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->is_oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, len);
-    b->len += len;
-    b->p[b->len] = '\0';
-}
-
-void web_buf_addf(struct web_buf *b, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        b->is_oom = true; /* callers format numbers only */
-        return;
-    }
-    web_buf_add(b, tmp, (size_t)n);
-}
-
-void web_buf_str(struct web_buf *b, const char *s, size_t len)
-{
-    json_t *j = json_stringn(s, len);
-    char *text = j != NULL ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-
-    if (text != NULL) {
-        web_buf_add(b, text, strlen(text));
+    if (json_is_integer(v)) {
+        *out = (int64_t)json_integer_value(v);
+    } else if (json_is_real(v) && (d = json_real_value(v)) >= -9.2e18 && d <= 9.2e18 &&
+               d == (double)(int64_t)d) {
+        *out = (int64_t)d;
     } else {
-        web_buf_add(b, "\"\\ufffd\"", 8); /* not UTF-8: never emit invalid JSON */
+        (void)snprintf(err, err_len, "Field '%s' should be an integer", name);
+        return -EINVAL;
     }
-    free(text);
-    json_decref(j);
+    *has = true;
+    return 0;
 }
 
-void web_buf_value(struct web_buf *b, const struct profile_value *v, bool is_strict)
+/* A member kept as compact JSON text (NULL when absent or null). */
+static int json_member_text(json_t *o, const char *name, char **out)
 {
-    char small[64];
-    char *big = NULL;
-    size_t need;
+    json_t *v = json_object_get(o, name);
 
-    if (v->type == PROFILE_VT_STRING) {
-        web_buf_str(b, v->s, v->s_len);
-        return;
+    *out = NULL;
+    if (v == NULL || json_is_null(v)) {
+        return 0;
     }
-    if (is_strict && v->type == PROFILE_VT_JSON) {
-        web_buf_add(b, v->s, v->s_len);
-        return;
+    *out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    return *out != NULL ? 0 : -ENOMEM;
+}
+
+static int rpc_fields(struct web_rpc_body *b, char *err, size_t err_len)
+{
+    json_t *persistent = json_object_get(b->root, "persistent");
+    int rc;
+
+    rc = opt_string(b->root, "method", &b->method, err, err_len);
+    if (rc == 0 && (b->method == NULL || b->method[0] == '\0')) {
+        (void)snprintf(err, err_len, "Field 'method' should be specified!");
+        rc = -EINVAL;
     }
-    need = profile_value_to_json(v, small, sizeof(small));
-    if (need >= sizeof(small)) {
-        big = malloc(need + 1);
-        if (big == NULL) {
-            b->is_oom = true;
-            return;
+    rc = rc == 0 ? opt_string(b->root, "requestUUID", &b->request_uuid, err, err_len) : rc;
+    if (rc == 0 && b->request_uuid != NULL && !web_uuid_ok(b->request_uuid)) {
+        (void)snprintf(err, err_len, "Invalid UUID string: %.64s", b->request_uuid);
+        rc = -EINVAL;
+    }
+    rc = rc == 0 ? opt_int(b->root, "timeout", &b->has_timeout, &b->timeout_ms, err, err_len) : rc;
+    rc = rc == 0 ? opt_int(b->root, "expirationTime", &b->has_expiration, &b->expiration_ms, err,
+                           err_len)
+                 : rc;
+    rc = rc == 0 ? opt_int(b->root, "retries", &b->has_retries, &b->retries, err, err_len) : rc;
+    if (rc == 0 && persistent != NULL && !json_is_null(persistent)) {
+        if (!json_is_boolean(persistent)) {
+            (void)snprintf(err, err_len, "Field 'persistent' should be a boolean");
+            rc = -EINVAL;
         }
-        (void)profile_value_to_json(v, big, need + 1);
+        b->is_persistent = json_is_true(persistent);
     }
-    if (is_strict) {
-        web_buf_add(b, big != NULL ? big : small, need);
-    } else {
-        web_buf_str(b, big != NULL ? big : small, need);
+    if (rc == 0 && (json_member_text(b->root, "params", &b->params) != 0 ||
+                    json_member_text(b->root, "additionalInfo", &b->additional_info) != 0)) {
+        (void)snprintf(err, err_len, "out of memory");
+        rc = -ENOMEM;
     }
-    free(big);
+    return rc;
 }
 
-void web_buf_fini(struct web_buf *b)
+int web_json_rpc(const char *body, size_t len, struct web_rpc_body *out, char *err, size_t err_len)
 {
-    free(b->p);
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = load_object(body, len, &out->root, err, err_len);
+    if (rc == -EBADMSG) {
+        (void)snprintf(err, err_len, "Invalid request body");
+    }
+    rc = rc == 0 ? rpc_fields(out, err, err_len) : rc;
+    if (rc != 0) {
+        web_rpc_body_fini(out);
+    }
+    return rc;
+}
+
+void web_rpc_body_fini(struct web_rpc_body *b)
+{
+    json_decref(b->root);
+    free(b->params);
+    free(b->additional_info);
     memset(b, 0, sizeof(*b));
+}
+
+static const char *const dl_states[] = {
+    [GW_DL_QUEUED] = "QUEUED",         [GW_DL_SENT] = "SENT",       [GW_DL_DELIVERED] = "DELIVERED",
+    [GW_DL_SUCCESSFUL] = "SUCCESSFUL", [GW_DL_TIMEOUT] = "TIMEOUT", [GW_DL_EXPIRED] = "EXPIRED",
+    [GW_DL_FAILED] = "FAILED",
+};
+
+const char *web_dl_state_name(enum gw_dl_state s)
+{
+    return s >= GW_DL_QUEUED && s <= GW_DL_FAILED ? dl_states[s] : "FAILED";
+}
+
+int web_dl_state_parse(const char *s)
+{
+    int i;
+
+    for (i = GW_DL_QUEUED; s != NULL && i <= GW_DL_FAILED; i++) {
+        if (strcmp(s, dl_states[i]) == 0) {
+            return i;
+        }
+    }
+    return 0;
+}
+
+/* The response member: the stored JSON, or ThingsBoard's text for retries used up. */
+static json_t *rpc_response(const struct gw_api_rpc *r)
+{
+    char text[160];
+
+    if (r->response != NULL) {
+        return json_or_null(r->response);
+    }
+    if (r->state == GW_DL_FAILED) {
+        (void)snprintf(text, sizeof(text),
+                       "There was a Timeout and all retry attempts have been exhausted. Retry "
+                       "attempts set: %lld",
+                       (long long)r->max_retries);
+        return json_pack("{s:s}", "error", text);
+    }
+    return json_null();
+}
+
+json_t *web_json_rpc_out(const struct gw_api_rpc *r, const char *tenant_id)
+{
+    json_t *request = json_pack(
+        "{s:s, s:o, s:o, s:b, s:I, s:{s:s, s:s}, s:b, s:I}", "id", r->uuid, "tenantId",
+        web_json_id("TENANT", tenant_id), "deviceId", web_json_id("DEVICE", r->device_uuid),
+        "oneway", r->is_oneway, "expirationTime", (json_int_t)r->expiration_ms, "body", "method",
+        r->method != NULL ? r->method : "", "params", r->params != NULL ? r->params : "null",
+        "persisted", r->is_persistent, "retries", (json_int_t)r->max_retries);
+
+    return json_pack(
+        "{s:o, s:I, s:o, s:o, s:I, s:o, s:o, s:s, s:o}", "id", web_json_id("RPC", r->uuid),
+        "createdTime", (json_int_t)r->created_ms, "tenantId", web_json_id("TENANT", tenant_id),
+        "deviceId", web_json_id("DEVICE", r->device_uuid), "expirationTime",
+        (json_int_t)r->expiration_ms, "request", request, "response", rpc_response(r), "status",
+        web_dl_state_name(r->state), "additionalInfo", json_or_null(r->additional_info));
+}
+
+/* ---- telemetry bodies -------------------------------------------------------------------- */
+
+/* Counts the members of one record set; a null value or a blank key is an error. */
+static int kv_members(json_t *o, size_t *n, char *err, size_t err_len)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(o, key, v)
+    {
+        if (key[strspn(key, " \t\r\n")] == '\0') {
+            (void)snprintf(err, err_len, "Key cannot be blank");
+            return -EINVAL;
+        }
+        if (json_is_null(v)) {
+            (void)snprintf(err, err_len, "Value of key '%.64s' can't be null", key);
+            return -EINVAL;
+        }
+        (*n)++;
+    }
+    return 0;
+}
+
+/* One telemetry object: {"ts", "values"} or a flat record set. */
+static int ts_group(json_t *o, size_t *n, char *err, size_t err_len)
+{
+    json_t *values = json_object_get(o, "values");
+
+    if (!json_is_object(o)) {
+        (void)snprintf(err, err_len,
+                       "Unable to parse time series payload. Invalid JSON body: "
+                       "an array element is not an object");
+        return -EINVAL;
+    }
+    if (json_object_get(o, "ts") != NULL && values != NULL) {
+        return json_is_object(values) ? kv_members(values, n, err, err_len) : 0;
+    }
+    return kv_members(o, n, err, err_len);
+}
+
+int web_json_ts_check(const char *body, size_t len, char *err, size_t err_len)
+{
+    json_t *root = json_loadb(body, len, JSON_DECODE_ANY, NULL);
+    json_t *el;
+    size_t i, n = 0;
+    int rc = 0;
+
+    if (root == NULL || (!json_is_object(root) && !json_is_array(root))) {
+        (void)snprintf(err, err_len, "Unable to parse time series payload: Invalid JSON body!");
+        rc = -EBADMSG;
+    } else if (json_is_object(root)) {
+        rc = ts_group(root, &n, err, err_len);
+    } else {
+        json_array_foreach(root, i, el)
+        {
+            rc = ts_group(el, &n, err, err_len);
+            if (rc != 0) {
+                break;
+            }
+        }
+    }
+    if (rc == 0 && n == 0) {
+        (void)snprintf(err, err_len, "No time series data found in request body!");
+        rc = -ENODATA;
+    }
+    json_decref(root);
+    return rc;
 }

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * web_routes.c - the admin API's route table and its device, credentials and health handlers
- * (specs/rest-api.md sections 4 and 9.1). Telemetry and attributes are in web_telemetry.c,
- * accounts in web_auth.c.
+ * web_routes.c - the admin API's route table and its device, credentials (access token and
+ * X.509) and health handlers (specs/rest-api.md sections 4 and 9.1), and the helpers every
+ * handler shares (path UUIDs, page links, PageData answers). The other resources have their own
+ * files: accounts web_auth.c, telemetry and attributes web_telemetry.c / web_tswrite.c, device
+ * profiles web_profiles.c / web_profile_save.c, bulk import web_import.c, RPC web_rpc.c, OTA
+ * web_ota*.c, nbgate's own routes web_nbgate.c and web_metrics.c. A route may raise its body cap
+ * (bulk import) or be streamed (OTA upload: web_server.c checks the token, then hands each chunk
+ * of the body to the route's stream function).
  *
  * A route pattern is a '/'-separated list of literal segments and {} parameters; a request path
  * matches when it has the same number of segments and every literal is equal (no prefix match,
@@ -17,39 +22,83 @@
 #include <time.h>
 
 #include "gateway/gw_log.h"
+#include "gateway/gw_x509.h"
 #include "web/web_internal.h"
 
-#define MAX_SEGS       24
-#define UNIQUIFY_TRIES 100
-#define TOKEN_LEN_MAX  (GW_STORE_TOKEN_MAX - 1)
+#define MAX_SEGS        24
+#define UNIQUIFY_TRIES  100
+#define TOKEN_LEN_MAX   (GW_STORE_TOKEN_MAX - 1)
+#define IMPORT_MAX_BODY (16 * 1024 * 1024) /* POST /api/device/bulk_import (specs 2.1) */
 
 static const struct web_route routes[] = {
-    { "GET", "/api/nbgate/health", true, web_hnd_health },
-    { "POST", "/api/nbgate/setup", true, web_hnd_setup },
-    { "POST", "/api/auth/login", true, web_hnd_login },
-    { "POST", "/api/auth/token", true, web_hnd_token },
-    { "POST", "/api/auth/logout", false, web_hnd_logout },
-    { "GET", "/api/auth/user", false, web_hnd_user },
-    { "POST", "/api/auth/changePassword", false, web_hnd_change_password },
-    { "POST", "/api/device/credentials", false, web_hnd_credentials_save },
-    { "POST", "/api/device", false, web_hnd_device_save },
-    { "GET", "/api/device/info/{}", false, web_hnd_device_info },
-    { "GET", "/api/device/{}/credentials", false, web_hnd_credentials_get },
-    { "GET", "/api/device/{}", false, web_hnd_device_get },
-    { "DELETE", "/api/device/{}", false, web_hnd_device_delete },
-    { "GET", "/api/tenant/devices", false, web_hnd_devices },
-    { "GET", "/api/tenant/device", false, web_hnd_device_by_name },
-    { "GET", "/api/tenant/deviceInfos", false, web_hnd_device_infos },
-    { "GET", "/api/plugins/telemetry/{}/{}/keys/timeseries", false, web_hnd_ts_keys },
-    { "GET", "/api/plugins/telemetry/{}/{}/keys/attributes", false, web_hnd_attr_keys },
-    { "GET", "/api/plugins/telemetry/{}/{}/keys/attributes/{}", false, web_hnd_attr_keys },
-    { "GET", "/api/plugins/telemetry/{}/{}/values/timeseries", false, web_hnd_ts_values },
-    { "GET", "/api/plugins/telemetry/{}/{}/values/timeseries/history", false, web_hnd_ts_history },
-    { "GET", "/api/plugins/telemetry/{}/{}/values/attributes", false, web_hnd_attr_values },
-    { "GET", "/api/plugins/telemetry/{}/{}/values/attributes/{}", false, web_hnd_attr_values },
-    { "POST", "/api/plugins/telemetry/{}/{}/attributes/{}", false, web_hnd_attr_save },
-    { "POST", "/api/plugins/telemetry/{}/{}/{}", false, web_hnd_attr_save },
-    { "POST", "/api/plugins/telemetry/{}/{}", false, web_hnd_attr_save_old },
+    { "GET", "/api/nbgate/health", true, web_hnd_health, NULL, 0 },
+    { "POST", "/api/nbgate/setup", true, web_hnd_setup, NULL, 0 },
+    { "POST", "/api/auth/login", true, web_hnd_login, NULL, 0 },
+    { "POST", "/api/auth/token", true, web_hnd_token, NULL, 0 },
+    { "POST", "/api/auth/logout", false, web_hnd_logout, NULL, 0 },
+    { "GET", "/api/auth/user", false, web_hnd_user, NULL, 0 },
+    { "POST", "/api/auth/changePassword", false, web_hnd_change_password, NULL, 0 },
+    { "POST", "/api/device/credentials", false, web_hnd_credentials_save, NULL, 0 },
+    { "POST", "/api/device/bulk_import", false, web_hnd_bulk_import, NULL, IMPORT_MAX_BODY },
+    { "POST", "/api/device", false, web_hnd_device_save, NULL, 0 },
+    { "POST", "/api/device-with-credentials", false, web_hnd_device_with_credentials, NULL, 0 },
+    { "GET", "/api/device/info/{}", false, web_hnd_device_info, NULL, 0 },
+    { "GET", "/api/device/{}/credentials", false, web_hnd_credentials_get, NULL, 0 },
+    { "GET", "/api/device/{}", false, web_hnd_device_get, NULL, 0 },
+    { "DELETE", "/api/device/{}", false, web_hnd_device_delete, NULL, 0 },
+    { "GET", "/api/tenant/devices", false, web_hnd_devices, NULL, 0 },
+    { "GET", "/api/tenant/device", false, web_hnd_device_by_name, NULL, 0 },
+    { "GET", "/api/tenant/deviceInfos", false, web_hnd_device_infos, NULL, 0 },
+    { "GET", "/api/plugins/telemetry/{}/{}/keys/timeseries", false, web_hnd_ts_keys, NULL, 0 },
+    { "GET", "/api/plugins/telemetry/{}/{}/keys/attributes", false, web_hnd_attr_keys, NULL, 0 },
+    { "GET", "/api/plugins/telemetry/{}/{}/keys/attributes/{}", false, web_hnd_attr_keys, NULL, 0 },
+    { "GET", "/api/plugins/telemetry/{}/{}/values/timeseries", false, web_hnd_ts_values, NULL, 0 },
+    { "GET", "/api/plugins/telemetry/{}/{}/values/timeseries/history", false, web_hnd_ts_history,
+      NULL, 0 },
+    { "GET", "/api/plugins/telemetry/{}/{}/values/attributes", false, web_hnd_attr_values, NULL,
+      0 },
+    { "GET", "/api/plugins/telemetry/{}/{}/values/attributes/{}", false, web_hnd_attr_values, NULL,
+      0 },
+    { "POST", "/api/plugins/telemetry/{}/{}/timeseries/{}", false, web_hnd_ts_save, NULL, 0 },
+    { "POST", "/api/plugins/telemetry/{}/{}/timeseries/{}/{}", false, web_hnd_ts_save, NULL, 0 },
+    { "DELETE", "/api/plugins/telemetry/{}/{}/timeseries/delete", false, web_hnd_ts_delete, NULL,
+      0 },
+    { "DELETE", "/api/plugins/telemetry/{}/{}/{}", false, web_hnd_attr_delete, NULL, 0 },
+    { "DELETE", "/api/plugins/telemetry/{}/{}", false, web_hnd_attr_delete_old, NULL, 0 },
+    { "POST", "/api/plugins/telemetry/{}/{}/attributes/{}", false, web_hnd_attr_save, NULL, 0 },
+    { "POST", "/api/plugins/telemetry/{}/{}/{}", false, web_hnd_attr_save, NULL, 0 },
+    { "POST", "/api/plugins/telemetry/{}/{}", false, web_hnd_attr_save_old, NULL, 0 },
+    { "POST", "/api/deviceProfile", false, web_hnd_profile_save, NULL, 0 },
+    { "GET", "/api/deviceProfile/{}", false, web_hnd_profile_get, NULL, 0 },
+    { "DELETE", "/api/deviceProfile/{}", false, web_hnd_profile_delete, NULL, 0 },
+    { "POST", "/api/deviceProfile/{}/default", false, web_hnd_profile_default, NULL, 0 },
+    { "GET", "/api/deviceProfiles", false, web_hnd_profiles, NULL, 0 },
+    { "GET", "/api/deviceProfileInfos", false, web_hnd_profile_infos, NULL, 0 },
+    { "GET", "/api/deviceProfileInfo/default", false, web_hnd_profile_info_default, NULL, 0 },
+    { "GET", "/api/deviceProfileInfo/{}", false, web_hnd_profile_info, NULL, 0 },
+    { "POST", "/api/rpc/oneway/{}", false, web_hnd_rpc_oneway, NULL, 0 },
+    { "POST", "/api/rpc/twoway/{}", false, web_hnd_rpc_twoway, NULL, 0 },
+    { "POST", "/api/plugins/rpc/oneway/{}", false, web_hnd_rpc_old_oneway, NULL, 0 },
+    { "POST", "/api/plugins/rpc/twoway/{}", false, web_hnd_rpc_old_twoway, NULL, 0 },
+    { "GET", "/api/rpc/persistent/device/{}", false, web_hnd_rpc_page, NULL, 0 },
+    { "GET", "/api/rpc/persistent/{}", false, web_hnd_rpc_get, NULL, 0 },
+    { "DELETE", "/api/rpc/persistent/{}", false, web_hnd_rpc_delete, NULL, 0 },
+    { "GET", "/api/nbgate/pendingDevices", false, web_hnd_pending_page, NULL, 0 },
+    { "POST", "/api/nbgate/pendingDevices/{}/approve", false, web_hnd_pending_approve, NULL, 0 },
+    { "POST", "/api/nbgate/pendingDevices/{}/reject", false, web_hnd_pending_reject, NULL, 0 },
+    { "DELETE", "/api/nbgate/pendingDevices/{}", false, web_hnd_pending_delete, NULL, 0 },
+    { "GET", "/api/nbgate/device/{}/events", false, web_hnd_device_events, NULL, 0 },
+    { "GET", "/metrics", true, web_hnd_metrics, NULL, 0 },
+    { "POST", "/api/otaPackage", false, web_hnd_ota_save, NULL, 0 },
+    { "GET", "/api/otaPackage/info/{}", false, web_hnd_ota_info, NULL, 0 },
+    { "POST", "/api/otaPackage/{}", false, web_hnd_ota_upload, web_ota_stream,
+      WEB_OTA_MAX_PACKAGE },
+    { "GET", "/api/otaPackage/{}", false, web_hnd_ota_get, NULL, 0 },
+    { "DELETE", "/api/otaPackage/{}", false, web_hnd_ota_delete, NULL, 0 },
+    { "GET", "/api/otaPackage/{}/download", false, web_hnd_ota_download, NULL, 0 },
+    { "GET", "/api/otaPackages", false, web_hnd_ota_page, NULL, 0 },
+    { "GET", "/api/otaPackages/{}/{}", false, web_hnd_ota_page_profile, NULL, 0 },
+    { "GET", "/api/devices/count/{}/{}", false, web_hnd_ota_count, NULL, 0 },
 };
 
 /* Splits s (a path starting with '/') into segments in place. Returns: the count, or 0. */
@@ -196,8 +245,7 @@ static void reply_device(struct web_req *rq, struct web_resp *rs, const char *uu
     }
 }
 
-/* Checks the {} parameter i as a UUID; answers 400 when it is not one. */
-static const char *param_uuid(struct web_req *rq, struct web_resp *rs, size_t i)
+const char *web_param_uuid(struct web_req *rq, struct web_resp *rs, size_t i)
 {
     const char *s = rq->params[i];
 
@@ -208,9 +256,54 @@ static const char *param_uuid(struct web_req *rq, struct web_resp *rs, size_t i)
     return s;
 }
 
+int web_param_device(struct web_req *rq, struct web_resp *rs, size_t i, int64_t *id)
+{
+    const char *uuid = web_param_uuid(rq, rs, i);
+    int rc;
+
+    if (uuid == NULL) {
+        return -EINVAL;
+    }
+    rc = gw_store_api_device_id(rq->st, uuid, id);
+    if (rc == -ENOENT) {
+        web_error(rs, 404, WEB_E_NOT_FOUND, "Device with requested id wasn't found!");
+    } else if (rc != 0) {
+        web_reply_db_error(rs);
+    }
+    return rc;
+}
+
+int web_page_of(struct web_req *rq, struct web_resp *rs, const char *const *sorts, size_t n_sorts,
+                struct web_page *pg)
+{
+    char err[256];
+
+    if (web_page_parse(web_query(rq, "pageSize"), web_query(rq, "page"),
+                       web_query(rq, "sortProperty"), web_query(rq, "sortOrder"), sorts, n_sorts,
+                       pg, err, sizeof(err)) != 0) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "%s", err);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void web_reply_page(struct web_resp *rs, json_t *data, int64_t total, const struct web_page *pg)
+{
+    int64_t pages = (total + pg->page_size - 1) / pg->page_size;
+
+    web_reply_json(rs,
+                   json_pack("{s:o, s:I, s:I, s:b}", "data", data, "totalPages", (json_int_t)pages,
+                             "totalElements", (json_int_t)total, "hasNext", pg->page < pages - 1));
+}
+
+void web_reply_device(struct web_req *rq, struct web_resp *rs, const char *uuid, const char *name)
+{
+    reply_device(rq, rs, uuid, name, false);
+}
+
 void web_hnd_device_get(struct web_req *rq, struct web_resp *rs)
 {
-    const char *uuid = param_uuid(rq, rs, 0);
+    const char *uuid = web_param_uuid(rq, rs, 0);
 
     if (uuid != NULL) {
         reply_device(rq, rs, uuid, NULL, false);
@@ -219,7 +312,7 @@ void web_hnd_device_get(struct web_req *rq, struct web_resp *rs)
 
 void web_hnd_device_info(struct web_req *rq, struct web_resp *rs)
 {
-    const char *uuid = param_uuid(rq, rs, 0);
+    const char *uuid = web_param_uuid(rq, rs, 0);
 
     if (uuid != NULL) {
         reply_device(rq, rs, uuid, NULL, true);
@@ -239,7 +332,7 @@ void web_hnd_device_by_name(struct web_req *rq, struct web_resp *rs)
 
 void web_hnd_device_delete(struct web_req *rq, struct web_resp *rs)
 {
-    const char *uuid = param_uuid(rq, rs, 0);
+    const char *uuid = web_param_uuid(rq, rs, 0);
     int rc;
 
     if (uuid == NULL) {
@@ -256,29 +349,33 @@ void web_hnd_device_delete(struct web_req *rq, struct web_resp *rs)
     }
 }
 
-/* Checks a credentials id (access token): ThingsBoard's rules plus nbgate's length cap. */
-static bool token_ok(struct web_resp *rs, const char *t)
+const char *web_token_problem(const char *t)
 {
     size_t i;
 
     if (t == NULL || t[0] == '\0') {
-        web_error(rs, 400, WEB_E_BAD_PARAMS, "Device credentials id should be specified!");
-        return false;
+        return "Device credentials id should be specified!";
     }
     if (strlen(t) > TOKEN_LEN_MAX) {
-        web_error(rs, 400, WEB_E_BAD_PARAMS, "Device credentials id must be at most %d bytes",
-                  TOKEN_LEN_MAX);
-        return false;
+        return "Device credentials id must be at most 127 bytes";
     }
     for (i = 0; t[i] != '\0'; i++) {
         if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f) {
-            web_error(rs, 400, WEB_E_BAD_PARAMS,
-                      "Device credentials id should not contain "
-                      "control characters!");
-            return false;
+            return "Device credentials id should not contain control characters!";
         }
     }
-    return true;
+    return NULL;
+}
+
+/* Checks a credentials id (access token); answers 400 when it breaks a rule. */
+static bool token_ok(struct web_resp *rs, const char *t)
+{
+    const char *why = web_token_problem(t);
+
+    if (why != NULL) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "%s", why);
+    }
+    return why == NULL;
 }
 
 static void save_failed(struct web_resp *rs, enum gw_api_fail fail, const char *uuid)
@@ -347,14 +444,42 @@ static int save_device(struct web_req *rq, struct web_device_body *b, char *uuid
     return rc;
 }
 
-void web_hnd_device_save(struct web_req *rq, struct web_resp *rs)
+/* The credential of POST /api/device-with-credentials (NULL members: not given). */
+struct dev_cred {
+    const char *type; /* "ACCESS_TOKEN" or "X509_CERTIFICATE" */
+    const char *id;   /* the token, or the certificate's fingerprint */
+    char *value;      /* the certificate's one-line body (heap), or NULL */
+    struct gw_x509_cert cert;
+};
+
+/* After the device is saved: a credential that the create did not set already. */
+static int cred_after(struct web_req *rq, struct web_resp *rs, const struct dev_cred *c,
+                      const char *uuid, bool is_created)
 {
+    enum gw_api_fail fail = GW_API_OK;
+    int rc;
+
+    if (c == NULL || (is_created && strcmp(c->type, "ACCESS_TOKEN") == 0)) {
+        return 0;
+    }
+    rc = gw_store_api_credentials_set(rq->st, uuid, c->type, c->id, c->value, rq->now_ms, &fail);
+    if (rc != 0) {
+        save_failed(rs, fail, uuid);
+    }
+    return rc;
+}
+
+/* Saves the Device in text (and the credential c, when not NULL); answers the saved Device. */
+static void device_save(struct web_req *rq, struct web_resp *rs, const char *text, size_t len,
+                        const struct dev_cred *c)
+{
+    struct web_ota_pick pick;
     struct web_device_body b;
     enum gw_api_fail fail = GW_API_OK;
     char uuid[GW_STORE_UUID_LEN], err[256], name[WEB_NAME_MAX + 1];
     int rc;
 
-    rc = web_json_device(rq->body != NULL ? rq->body : "", rq->body_len, &b, err, sizeof(err));
+    rc = web_json_device(text, len, &b, err, sizeof(err));
     if (rc != 0) {
         web_error(rs, rc == -ENOMEM ? 500 : 400, rc == -ENOMEM ? WEB_E_GENERAL : WEB_E_BAD_PARAMS,
                   "%s", err);
@@ -362,19 +487,111 @@ void web_hnd_device_save(struct web_req *rq, struct web_resp *rs)
     }
     /* TODO(#4): optimistic locking with "version" once the device table stores a version. */
     b.dev.access_token = b.dev.uuid == NULL ? web_query(rq, "accessToken") : NULL;
-    if (b.dev.access_token != NULL && !token_ok(rs, b.dev.access_token)) {
+    if (c != NULL) {
+        b.dev.access_token = strcmp(c->type, "ACCESS_TOKEN") == 0 ? c->id : NULL;
+    }
+    if ((b.dev.access_token != NULL && !token_ok(rs, b.dev.access_token)) ||
+        web_ota_device_check(rq, rs, b.root, &b.dev, &pick) != 0) {
         web_device_body_fini(&b);
         return;
     }
     rc = save_device(rq, &b, uuid, name, &fail);
     if (rc != 0) {
         save_failed(rs, fail, b.dev.uuid);
-    } else {
+    } else if (cred_after(rq, rs, c, uuid, b.dev.uuid == NULL) == 0 &&
+               web_ota_device_apply(rq, rs, uuid, &pick) == 0) {
         gw_log_info("admin device saved uuid=%s name=\"%s\" user=\"%s\"", uuid, b.dev.name,
                     rq->jwt.sub);
         reply_device(rq, rs, uuid, NULL, false);
     }
     web_device_body_fini(&b);
+}
+
+void web_hnd_device_save(struct web_req *rq, struct web_resp *rs)
+{
+    device_save(rq, rs, rq->body != NULL ? rq->body : "", rq->body_len, NULL);
+}
+
+/* Reads and checks the credentials member; answers 400 and returns != 0 when it is wrong. */
+static int dev_cred_parse(struct web_resp *rs, json_t *o, struct dev_cred *c)
+{
+    const char *value = json_string_value(json_object_get(o, "credentialsValue"));
+    char why[256];
+
+    c->type = json_string_value(json_object_get(o, "credentialsType"));
+    c->id = json_string_value(json_object_get(o, "credentialsId"));
+    if (c->type == NULL) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "Device credentials type should be specified!");
+    } else if (strcmp(c->type, "ACCESS_TOKEN") == 0) {
+        return token_ok(rs, c->id) ? 0 : -EINVAL;
+    } else if (strcmp(c->type, "X509_CERTIFICATE") != 0) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "Credentials type %.40s is not supported", c->type);
+    } else if (value == NULL || value[0] == '\0') {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "Device credentials value should be specified!");
+    } else if (gw_x509_parse(value, strlen(value), &c->cert, why, sizeof(why)) != 0) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "Invalid device credentials: %s", why);
+    } else if ((c->value = gw_x509_body_base64(&c->cert)) == NULL) {
+        web_error(rs, 500, WEB_E_GENERAL, "Out of memory");
+    } else {
+        c->id = c->cert.fingerprint;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+/* A certificate of another device refuses the whole request before the device is saved. */
+static int x509_free(struct web_req *rq, struct web_resp *rs, const struct dev_cred *c,
+                     const char *device_uuid)
+{
+    struct gw_device_ref ref, self;
+    char *value = NULL;
+    int rc;
+
+    if (strcmp(c->type, "X509_CERTIFICATE") != 0) {
+        return 0;
+    }
+    rc = gw_store_x509_find(rq->st, c->id, &ref, &value);
+    free(value);
+    if (rc == -ENOENT ||
+        (rc == 0 && device_uuid != NULL &&
+         gw_store_api_device_ref(rq->st, device_uuid, &self) == 0 && self.id == ref.id)) {
+        return 0;
+    }
+    if (rc == 0) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS,
+                  "Device credentials are already assigned to another device!");
+    } else {
+        web_reply_db_error(rs);
+    }
+    return -EEXIST;
+}
+
+void web_hnd_device_with_credentials(struct web_req *rq, struct web_resp *rs)
+{
+    json_t *root = json_loadb(rq->body != NULL ? rq->body : "", rq->body_len, 0, NULL);
+    json_t *dev = json_object_get(root, "device");
+    json_t *id = json_object_get(dev, "id");
+    char *text = NULL;
+    struct dev_cred c;
+
+    memset(&c, 0, sizeof(c));
+    if (!json_is_object(root)) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "Invalid JSON");
+    } else if (!json_is_object(dev) || !json_is_object(json_object_get(root, "credentials"))) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "Device and credentials should be specified!");
+    } else if (dev_cred_parse(rs, json_object_get(root, "credentials"), &c) == 0 &&
+               x509_free(rq, rs, &c, json_string_value(json_object_get(id, "id"))) == 0) {
+        text = json_dumps(dev, JSON_COMPACT);
+        if (text == NULL) {
+            web_error(rs, 500, WEB_E_GENERAL, "Out of memory");
+        } else {
+            device_save(rq, rs, text, strlen(text), &c);
+        }
+    }
+    free(text);
+    free(c.value);
+    gw_x509_fini(&c.cert);
+    json_decref(root);
 }
 
 /* ---- device lists ------------------------------------------------------------------------ */
@@ -508,11 +725,48 @@ static void reply_credentials(struct web_req *rq, struct web_resp *rs, const cha
 
 void web_hnd_credentials_get(struct web_req *rq, struct web_resp *rs)
 {
-    const char *uuid = param_uuid(rq, rs, 0);
+    const char *uuid = web_param_uuid(rq, rs, 0);
 
     if (uuid != NULL) {
         reply_credentials(rq, rs, uuid);
     }
+}
+
+/* An X509_CERTIFICATE credential: the id is the certificate's SHA-256, the value its body. */
+static void x509_save(struct web_req *rq, struct web_resp *rs, const struct web_cred_body *b)
+{
+    struct gw_x509_cert cert;
+    enum gw_api_fail fail = GW_API_OK;
+    char why[256];
+    char *body = NULL;
+    int rc;
+
+    memset(&cert, 0, sizeof(cert));
+    if (b->value == NULL || b->value[0] == '\0') {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "Device credentials value should be specified!");
+        goto out;
+    }
+    if (gw_x509_parse(b->value, strlen(b->value), &cert, why, sizeof(why)) != 0) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "Invalid device credentials: %s", why);
+        goto out;
+    }
+    body = gw_x509_body_base64(&cert);
+    if (body == NULL) {
+        web_error(rs, 500, WEB_E_GENERAL, "Out of memory");
+        goto out;
+    }
+    rc = gw_store_api_credentials_set(rq->st, b->device_uuid, "X509_CERTIFICATE", cert.fingerprint,
+                                      body, rq->now_ms, &fail);
+    if (rc != 0) {
+        save_failed(rs, fail, b->device_uuid);
+    } else {
+        gw_log_info("admin credentials saved device=%s type=X509 sha256=%s user=\"%s\"",
+                    b->device_uuid, cert.fingerprint, rq->jwt.sub);
+        reply_credentials(rq, rs, b->device_uuid);
+    }
+out:
+    free(body);
+    gw_x509_fini(&cert);
 }
 
 void web_hnd_credentials_save(struct web_req *rq, struct web_resp *rs)
@@ -527,8 +781,9 @@ void web_hnd_credentials_save(struct web_req *rq, struct web_resp *rs)
         web_error(rs, 400, WEB_E_BAD_PARAMS, "%s", err);
         return;
     }
-    if (strcmp(b.type, "ACCESS_TOKEN") != 0) {
-        /* TODO(#4): X509_CERTIFICATE (fingerprint of the PEM, specs/rest-api.md 4.6). */
+    if (strcmp(b.type, "X509_CERTIFICATE") == 0) {
+        x509_save(rq, rs, &b);
+    } else if (strcmp(b.type, "ACCESS_TOKEN") != 0) {
         web_error(rs, 400, WEB_E_BAD_PARAMS, "Credentials type %.40s is not supported", b.type);
     } else if (token_ok(rs, b.credentials_id)) {
         rc = gw_store_api_credentials_set(rq->st, b.device_uuid, b.type, b.credentials_id, NULL,

@@ -3,8 +3,10 @@
  * web_telemetry.c - telemetry and attributes of a device over the admin API
  * (specs/rest-api.md section 6, prefix /api/plugins/telemetry/{entityType}/{entityId}).
  *
- * Reads: keys, latest values, history over [startTs, endTs) with limit and order, attributes of
- * one scope or of all three (client, server, shared), plus the computed server attributes
+ * Reads: keys, latest values, history over [startTs, endTs) with limit and order or aggregated
+ * in buckets (MIN, MAX, AVG, SUM, COUNT: ThingsBoard's rules, each bucket at its midpoint),
+ * attributes of one scope or of all three (client, server, shared), plus the computed server
+ * attributes
  * `active` and `lastActivityTime` (6.7). Answers with typed values are written by hand (web_buf)
  * so that doubles keep their shortest form; with useStrictDataTypes=false every telemetry value
  * is a string, as ThingsBoard answers. Writes: SERVER_SCOPE attributes are stored; SHARED_SCOPE
@@ -23,18 +25,9 @@
 #define DEFAULT_LIMIT      100
 #define SHARED_EXPIRY_MS   86400000LL /* as `nbgate attributes set` */
 #define DEFAULT_MAX_QUEUED 100
+#define MAX_INTERVALS      700 /* DATABASE_TS_MAX_INTERVALS */
 
-/* The requested keys, deduplicated: repeated key= parameters win over keys=a,b,c. */
-struct key_list {
-    const char *keys[WEB_MAX_KEYS];
-    bool is_found[WEB_MAX_KEYS];
-    size_t n;
-    bool is_overflow;
-    char buf[WEB_KEYS_MAX];
-    size_t used;
-};
-
-static int key_index(const struct key_list *k, const char *key)
+static int key_index(const struct web_keys *k, const char *key)
 {
     size_t i;
 
@@ -48,7 +41,7 @@ static int key_index(const struct key_list *k, const char *key)
 
 static void add_key(void *arg, const char *value)
 {
-    struct key_list *k = arg;
+    struct web_keys *k = arg;
     size_t len = strlen(value) + 1;
 
     if (value[0] == '\0' || key_index(k, value) >= 0) {
@@ -63,8 +56,7 @@ static void add_key(void *arg, const char *value)
     k->used += len;
 }
 
-/* Reads the key list of the request; answers 400 when it is too long. */
-static int keys_of(struct web_req *rq, struct web_resp *rs, struct key_list *k)
+int web_keys_of(struct web_req *rq, struct web_resp *rs, struct web_keys *k)
 {
     const char *csv = web_query(rq, "keys");
     const char *parts[WEB_MAX_KEYS];
@@ -89,9 +81,8 @@ static int keys_of(struct web_req *rq, struct web_resp *rs, struct key_list *k)
     return 0;
 }
 
-/* Resolves {entityType}/{entityId} (parameters 0 and 1) to a device row id. */
-static int device_of(struct web_req *rq, struct web_resp *rs, const char *type, const char *uuid,
-                     int64_t *id)
+int web_entity_device(struct web_req *rq, struct web_resp *rs, const char *type, const char *uuid,
+                      int64_t *id)
 {
     int rc;
 
@@ -112,8 +103,7 @@ static int device_of(struct web_req *rq, struct web_resp *rs, const char *type, 
     return rc;
 }
 
-/* Parses an attribute scope name. Returns: GW_SCOPE_*, or 0 for an unknown name. */
-static int scope_of(const char *s)
+int web_scope_of(const char *s)
 {
     if (strcmp(s, "CLIENT_SCOPE") == 0) {
         return GW_SCOPE_CLIENT;
@@ -152,7 +142,7 @@ void web_hnd_ts_keys(struct web_req *rq, struct web_resp *rs)
     json_t *a = json_array();
     int64_t id = 0;
 
-    if (a == NULL || device_of(rq, rs, rq->params[0], rq->params[1], &id) != 0) {
+    if (a == NULL || web_entity_device(rq, rs, rq->params[0], rq->params[1], &id) != 0) {
         json_decref(a);
         if (rs->status == 0) {
             web_error(rs, 500, WEB_E_GENERAL, "Out of memory");
@@ -201,7 +191,7 @@ static int scopes_of(struct web_req *rq, struct web_resp *rs, size_t param, int 
         *n = 3;
         return 0;
     }
-    scope = scope_of(rq->params[param]);
+    scope = web_scope_of(rq->params[param]);
     if (scope == 0) {
         web_error(rs, 400, WEB_E_BAD_PARAMS, "Invalid scope: %.40s", rq->params[param]);
         return -EINVAL;
@@ -220,7 +210,7 @@ void web_hnd_attr_keys(struct web_req *rq, struct web_resp *rs)
     int64_t id = 0;
     int rc;
 
-    if (device_of(rq, rs, rq->params[0], rq->params[1], &id) != 0 ||
+    if (web_entity_device(rq, rs, rq->params[0], rq->params[1], &id) != 0 ||
         scopes_of(rq, rs, 2, scopes, &n) != 0) {
         return;
     }
@@ -245,12 +235,24 @@ void web_hnd_attr_keys(struct web_req *rq, struct web_resp *rs)
 
 /* ---- time series values ------------------------------------------------------------------ */
 
+enum agg_kind { AGG_NONE = 0, AGG_MIN, AGG_MAX, AGG_AVG, AGG_SUM, AGG_COUNT };
+
+/* How a history read is made (specs/rest-api.md 6.3). */
+struct history_opts {
+    int64_t limit; /* raw reads: values per key */
+    bool is_asc;   /* raw reads: orderBy ASC */
+    enum agg_kind agg;
+    int64_t interval_ms;
+};
+
 struct ts_out {
     struct web_buf b;
-    struct key_list *k;
+    struct web_keys *k;
     bool is_strict;
     bool is_first_key; /* no member written yet */
     bool is_first_row; /* no row written yet for the current key */
+    enum agg_kind agg; /* aggregated reads: the function and the key */
+    const char *key;
 };
 
 static void member_start(struct ts_out *o, const char *key)
@@ -290,9 +292,9 @@ static int latest_row(void *arg, const char *key, int64_t ts_ms, const struct pr
     return o->b.is_oom ? -ENOMEM : 0;
 }
 
-static void reply_latest(struct web_req *rq, struct web_resp *rs, int64_t id, struct key_list *k)
+static void reply_latest(struct web_req *rq, struct web_resp *rs, int64_t id, struct web_keys *k)
 {
-    struct ts_out o = { { 0 }, k, is_strict(rq), true, true };
+    struct ts_out o = { { 0 }, k, is_strict(rq), true, true, AGG_NONE, NULL };
     size_t i;
 
     web_buf_add(&o.b, "{", 1);
@@ -327,9 +329,8 @@ static int history_row(void *arg, const char *key, int64_t ts_ms, const struct p
     return o->b.is_oom ? -ENOMEM : 0;
 }
 
-/* Parses an int64 query parameter; absent leaves *out. Answers 400 when malformed. */
-static int query_int(struct web_req *rq, struct web_resp *rs, const char *name, int64_t *out,
-                     bool *is_present)
+int web_query_int(struct web_req *rq, struct web_resp *rs, const char *name, int64_t *out,
+                  bool *is_present)
 {
     const char *s = web_query(rq, name);
     char *end = NULL;
@@ -352,24 +353,69 @@ static int query_int(struct web_req *rq, struct web_resp *rs, const char *name, 
     return 0;
 }
 
-/* The raw-read options: limit, orderBy; aggregation is refused for now. */
-static int history_opts(struct web_req *rq, struct web_resp *rs, int64_t *limit, bool *is_asc)
+/* The aggregation: agg, interval, intervalType and the bucket count rule of 6.3. */
+static int agg_opts(struct web_req *rq, struct web_resp *rs, int64_t start, int64_t end,
+                    struct history_opts *h)
 {
+    static const char *const aggs[] = { "NONE", "MIN", "MAX", "AVG", "SUM", "COUNT" };
     const char *agg = web_query(rq, "agg");
+    const char *itype = web_query(rq, "intervalType");
+    bool has = false;
+    int64_t n;
+
+    h->agg = AGG_NONE;
+    for (n = 0; agg != NULL && agg[0] != '\0' && n < 6 && strcmp(agg, aggs[n]) != 0; n++) {
+    }
+    if (n == 6) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "Unsupported aggregation '%.16s'", agg);
+        return -EINVAL;
+    }
+    h->agg = agg != NULL && agg[0] != '\0' ? (enum agg_kind)n : AGG_NONE;
+    if (itype != NULL && itype[0] != '\0' && strcmp(itype, "MILLISECONDS") != 0) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "Interval type %.16s is not supported", itype);
+        return -EINVAL;
+    }
+    h->interval_ms = 0;
+    if (web_query_int(rq, rs, "interval", &h->interval_ms, &has) != 0) {
+        return -EINVAL;
+    }
+    if (h->agg != AGG_NONE && h->interval_ms < 0) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "Parameter 'interval' must not be negative");
+        return -EINVAL;
+    }
+    if (h->agg == AGG_NONE || h->interval_ms == 0) {
+        h->agg = AGG_NONE;
+        return 0;
+    }
+    n = (end - start) / (h->interval_ms < 1000 ? 1000 : h->interval_ms);
+    if (n > MAX_INTERVALS) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS,
+                  "Incorrect TsKvQuery. Number of intervals is to high - %lld. Please increase "
+                  "'interval' parameter for your query or reduce the time range of the query.",
+                  (long long)n);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* The read options: limit, orderBy, and the aggregation. */
+static int history_opts(struct web_req *rq, struct web_resp *rs, int64_t start, int64_t end,
+                        struct history_opts *h)
+{
     const char *order = web_query(rq, "orderBy");
+    int64_t *limit = &h->limit;
+    bool *is_asc = &h->is_asc;
     bool has = false;
 
     *limit = DEFAULT_LIMIT;
-    if (query_int(rq, rs, "limit", limit, &has) != 0) {
+    if (web_query_int(rq, rs, "limit", limit, &has) != 0) {
         return -EINVAL;
     }
     if (*limit < 1) {
         web_error(rs, 400, WEB_E_BAD_PARAMS, "Parameter 'limit' must be at least 1");
         return -EINVAL;
     }
-    if (agg != NULL && agg[0] != '\0' && strcmp(agg, "NONE") != 0) {
-        /* TODO(#4): MIN, MAX, AVG, SUM, COUNT buckets (specs/rest-api.md 6.3). */
-        web_error(rs, 400, WEB_E_BAD_PARAMS, "Aggregation %.16s is not supported yet", agg);
+    if (agg_opts(rq, rs, start, end, h) != 0) {
         return -EINVAL;
     }
     *is_asc = order != NULL && strcasecmp(order, "ASC") == 0;
@@ -383,23 +429,69 @@ static int history_opts(struct web_req *rq, struct web_resp *rs, int64_t *limit,
     return 0;
 }
 
-static void reply_history(struct web_req *rq, struct web_resp *rs, int64_t id,
-                          const struct key_list *k, int64_t start, int64_t end)
+/* One aggregated bucket as a point at its midpoint (ThingsBoard's rules, 6.3). */
+static int agg_row(void *arg, const struct gw_api_ts_bucket *b)
 {
-    struct ts_out o = { { 0 }, NULL, is_strict(rq), true, true };
-    int64_t limit = 0;
-    bool is_asc = false;
+    struct ts_out *o = arg;
+    struct profile_value v;
+    bool is_min = o->agg == AGG_MIN;
+
+    memset(&v, 0, sizeof(v));
+    if (o->agg == AGG_COUNT) {
+        v.type = PROFILE_VT_LONG;
+        v.l = b->count;
+    } else if (b->n_numeric > 0 && o->agg == AGG_AVG) {
+        v.type = PROFILE_VT_DOUBLE;
+        v.d = b->sum_d / (double)b->n_numeric;
+    } else if (b->n_numeric > 0 && b->is_all_long) {
+        v.type = PROFILE_VT_LONG;
+        v.l = o->agg == AGG_SUM ? b->sum_l : is_min ? b->min_l : b->max_l;
+    } else if (b->n_numeric > 0) {
+        v.type = PROFILE_VT_DOUBLE;
+        v.d = o->agg == AGG_SUM ? b->sum_d : is_min ? b->min_d : b->max_d;
+    } else if ((o->agg == AGG_MIN || o->agg == AGG_MAX) && b->min_s != NULL) {
+        v.type = PROFILE_VT_STRING;
+        v.s = (char *)(uintptr_t)(is_min ? b->min_s : b->max_s);
+        v.s_len = strlen(v.s);
+    } else {
+        return 0; /* nothing to aggregate in this bucket */
+    }
+    if (o->is_first_row) {
+        member_start(o, o->key);
+    }
+    ts_point(o, b->start_ms + (b->end_ms - b->start_ms) / 2, &v);
+    return o->b.is_oom ? -ENOMEM : 0;
+}
+
+static int history_key(struct web_req *rq, int64_t id, const char *key, int64_t start, int64_t end,
+                       const struct history_opts *h, struct ts_out *o)
+{
+    struct gw_api_ts_agg_query q = { id, key, start, end, h->interval_ms };
+
+    if (h->agg == AGG_NONE) {
+        return gw_store_api_ts_history(rq->st, id, key, start, end, h->limit, h->is_asc,
+                                       history_row, o);
+    }
+    o->agg = h->agg;
+    o->key = key;
+    return gw_store_api_ts_agg(rq->st, &q, agg_row, o);
+}
+
+static void reply_history(struct web_req *rq, struct web_resp *rs, int64_t id,
+                          const struct web_keys *k, int64_t start, int64_t end)
+{
+    struct ts_out o = { { 0 }, NULL, is_strict(rq), true, true, AGG_NONE, NULL };
+    struct history_opts h;
     size_t i;
     int rc = 0;
 
-    if (history_opts(rq, rs, &limit, &is_asc) != 0) {
+    if (history_opts(rq, rs, start, end, &h) != 0) {
         return;
     }
     web_buf_add(&o.b, "{", 1);
     for (i = 0; rc == 0 && i < k->n; i++) {
         o.is_first_row = true;
-        rc = gw_store_api_ts_history(rq->st, id, k->keys[i], start, end, limit, is_asc, history_row,
-                                     &o);
+        rc = history_key(rq, id, k->keys[i], start, end, &h, &o);
         if (!o.is_first_row) {
             web_buf_add(&o.b, "]", 1);
         }
@@ -415,7 +507,7 @@ static void reply_history(struct web_req *rq, struct web_resp *rs, int64_t id,
 
 static void ts_values(struct web_req *rq, struct web_resp *rs, bool is_history_path)
 {
-    struct key_list *k = malloc(sizeof(*k));
+    struct web_keys *k = malloc(sizeof(*k));
     int64_t id = 0, start = 0, end = 0;
     bool has_start = false, has_end = false;
 
@@ -423,9 +515,9 @@ static void ts_values(struct web_req *rq, struct web_resp *rs, bool is_history_p
         web_error(rs, 500, WEB_E_GENERAL, "Out of memory");
         return;
     }
-    if (device_of(rq, rs, rq->params[0], rq->params[1], &id) != 0 || keys_of(rq, rs, k) != 0 ||
-        query_int(rq, rs, "startTs", &start, &has_start) != 0 ||
-        query_int(rq, rs, "endTs", &end, &has_end) != 0) {
+    if (web_entity_device(rq, rs, rq->params[0], rq->params[1], &id) != 0 ||
+        web_keys_of(rq, rs, k) != 0 || web_query_int(rq, rs, "startTs", &start, &has_start) != 0 ||
+        web_query_int(rq, rs, "endTs", &end, &has_end) != 0) {
         free(k);
         return;
     }
@@ -455,7 +547,7 @@ void web_hnd_ts_history(struct web_req *rq, struct web_resp *rs)
 
 struct attr_out {
     struct web_buf b;
-    const struct key_list *k;
+    const struct web_keys *k;
     bool is_first;
 };
 
@@ -505,7 +597,7 @@ static void attr_activity(struct attr_out *o, const struct activity *a, int64_t 
 
 void web_hnd_attr_values(struct web_req *rq, struct web_resp *rs)
 {
-    struct key_list *k = malloc(sizeof(*k));
+    struct web_keys *k = malloc(sizeof(*k));
     struct attr_out o = { { 0 }, k, true };
     struct activity act;
     int scopes[3];
@@ -513,8 +605,8 @@ void web_hnd_attr_values(struct web_req *rq, struct web_resp *rs)
     int64_t id = 0;
     int rc;
 
-    if (k == NULL || device_of(rq, rs, rq->params[0], rq->params[1], &id) != 0 ||
-        scopes_of(rq, rs, 2, scopes, &n) != 0 || keys_of(rq, rs, k) != 0) {
+    if (k == NULL || web_entity_device(rq, rs, rq->params[0], rq->params[1], &id) != 0 ||
+        scopes_of(rq, rs, 2, scopes, &n) != 0 || web_keys_of(rq, rs, k) != 0) {
         free(k);
         if (rs->status == 0) {
             web_error(rs, 500, WEB_E_GENERAL, "Out of memory");
@@ -563,6 +655,11 @@ static char *attr_body(struct web_req *rq, struct web_resp *rs, int scope, bool 
                 web_error(rs, 400, WEB_E_BAD_PARAMS, "Key cannot be blank");
                 goto out;
             }
+            if (json_is_null(v)) {
+                web_error(rs, 400, WEB_E_BAD_PARAMS, "Value of attribute '%.64s' can't be null",
+                          key);
+                goto out;
+            }
             if (scope == GW_SCOPE_SHARED && strcmp(key, "deleted") == 0) {
                 web_error(rs, 400, WEB_E_BAD_PARAMS,
                           "Attribute key 'deleted' is reserved in SHARED_SCOPE");
@@ -593,7 +690,7 @@ static int attr_store(struct web_req *rq, int64_t id, int scope, const struct pr
     int rc;
 
     if (scope == GW_SCOPE_SERVER) {
-        return gw_store_save_attributes(rq->st, id, GW_SCOPE_SERVER, b, rq->now_ms);
+        return gw_store_save_attributes(rq->st, id, GW_SCOPE_SERVER, b, rq->now_ms, false);
     }
     rc =
         gw_store_shared_update(rq->st, id, b, NULL, 0, rq->now_ms, rq->now_ms + expiry, max_queued);
@@ -611,14 +708,14 @@ static void attr_save(struct web_req *rq, struct web_resp *rs, const char *type,
                                   (size_t)opt->json_max_string_value_length,
                                   opt->json_type_cast_enabled };
     struct profile_batch b = { 0 };
-    int scope = scope_of(scope_name);
+    int scope = web_scope_of(scope_name);
     bool is_empty = false;
     char *text = NULL;
     char err[256];
     int64_t id = 0;
     int rc;
 
-    if (device_of(rq, rs, type, uuid, &id) != 0) {
+    if (web_entity_device(rq, rs, type, uuid, &id) != 0) {
         return;
     }
     if (scope != GW_SCOPE_SERVER && scope != GW_SCOPE_SHARED) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_web_json.c - libFuzzer entry for the admin API's request parsing (web/web_json.c): every
- * input goes through each body parser (login, setup, refresh, password, device, credentials),
- * as four page-link lines (pageSize, page, sortProperty, sortOrder), as a keys= list and as a
+ * input goes through each body parser (login, setup, refresh, password, device, credentials,
+ * RPC), as four page-link lines (pageSize, page, sortProperty, sortOrder), as a keys= list and as a
  * UUID. Besides the sanitizers it aborts on a broken contract: a parsed device whose name is
  * missing or too long, an answer that cannot be built from it, keys that are empty or too many.
  */
@@ -43,6 +43,36 @@ static void check_device(const char *text, size_t len)
     web_device_body_fini(&b);
 }
 
+/* An RPC body: method present, params valid JSON text, and the Rpc answer can be built. */
+static void check_rpc(const char *text, size_t len)
+{
+    struct gw_api_rpc r = { 0 };
+    struct web_rpc_body b;
+    char err[256];
+    json_t *o;
+
+    if (web_json_rpc(text, len, &b, err, sizeof(err)) != 0) {
+        return;
+    }
+    o = b.params != NULL ? json_loads(b.params, JSON_DECODE_ANY, NULL) : NULL;
+    if (b.method == NULL || b.method[0] == '\0' || (b.params != NULL && o == NULL) ||
+        (b.request_uuid != NULL && !web_uuid_ok(b.request_uuid))) {
+        abort();
+    }
+    json_decref(o);
+    r.uuid = r.device_uuid = "5f2c1a40-8e9b-4c1d-9a57-2d3b0c6f7e11";
+    r.state = GW_DL_FAILED;
+    r.method = b.method;
+    r.params = b.params;
+    r.additional_info = b.additional_info;
+    o = web_json_rpc_out(&r, r.uuid);
+    if (o == NULL) {
+        abort();
+    }
+    json_decref(o);
+    web_rpc_body_fini(&b);
+}
+
 static void check_bodies(const char *text, size_t len)
 {
     struct web_login_body l;
@@ -71,6 +101,7 @@ static void check_bodies(const char *text, size_t len)
         json_decref(c.root);
     }
     check_device(text, len);
+    check_rpc(text, len);
 }
 
 static void check_query(char *text)

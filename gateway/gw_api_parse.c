@@ -147,7 +147,7 @@ static bool walk(const uint8_t *p, size_t len, int depth, struct gw_provision_fi
         switch (key & 7) {
         case 0:
             if (!read_varint(&p, end, &v) ||
-                !on_field(path, key >> 3, NULL, 0, v, false, depth, f)) {
+                !on_field(path, key >> 3, (const uint8_t *)"", 0, v, false, depth, f)) {
                 return false;
             }
             break;

@@ -82,9 +82,10 @@ int gw_cli_attr_set(struct gw_store *st, const struct gw_cli_opts *o, int argc, 
             goto out;
         }
     }
-    rc = scope == GW_SCOPE_SHARED ? gw_store_shared_update(st, dev.id, &b, NULL, 0, now_ms(),
-                                                           now_ms() + ATTR_EXPIRY_MS, o->max_queued)
-                                  : gw_store_save_attributes(st, dev.id, scope, &b, now_ms(), false);
+    rc = scope == GW_SCOPE_SHARED
+             ? gw_store_shared_update(st, dev.id, &b, NULL, 0, now_ms(), now_ms() + ATTR_EXPIRY_MS,
+                                      o->max_queued)
+             : gw_store_save_attributes(st, dev.id, scope, &b, now_ms(), false);
     if (rc == -ENOSPC) {
         fprintf(stderr, "nbgate: the device's downlink queue is full\n");
     }

@@ -93,7 +93,7 @@ int gw_coap_proto_attr_update(struct gw_coap *c, int64_t device_id, const char *
                               size_t n_updated, bool is_all, const char *const *deleted,
                               size_t n_deleted, uint8_t **out, size_t *out_len)
 {
-    struct profile_batch b;
+    struct profile_batch b = { 0 };
     int rc;
 
     if (!is_all && n_updated == 0) {

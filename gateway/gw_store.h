@@ -349,6 +349,7 @@ struct gw_api_device {
     bool is_active;           /* now < last activity + inactivity timeout */
     const char *fw_uuid;      /* the device's own firmware package, or NULL */
     const char *sw_uuid;      /* its own software package, or NULL */
+    const char *reachability; /* when the loop can reach it ("PSM: awake until ..."), or NULL */
 };
 
 typedef int (*gw_store_api_device_fn)(void *arg, const struct gw_api_device *d);

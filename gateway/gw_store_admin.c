@@ -44,8 +44,8 @@
     " AND a.key = 'inactivityTimeout' AND a.type = 2),"                                            \
     " json_extract(p.profile_json, '$.profileData.configuration.inactivityTimeout'), ?2)) AS "     \
     "active, (SELECT o.uuid FROM ota_package o WHERE o.id = d.fw_package_id) AS fw_uuid,"          \
-    " (SELECT o.uuid FROM ota_package o WHERE o.id = d.sw_package_id) AS sw_uuid"                  \
-    " FROM device d JOIN device_profile p ON p.id = d.profile_id"
+    " (SELECT o.uuid FROM ota_package o WHERE o.id = d.sw_package_id) AS sw_uuid,"                 \
+    " d.reachability AS reachability FROM device d JOIN device_profile p ON p.id = d.profile_id"
 
 static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
 {
@@ -104,6 +104,7 @@ static void device_row(sqlite3_stmt *s, struct gw_api_device *d)
     d->is_active = sqlite3_column_int(s, 11) != 0;
     d->fw_uuid = col_text(s, 12);
     d->sw_uuid = col_text(s, 13);
+    d->reachability = col_text(s, 14);
 }
 
 static const char *sort_column(enum gw_api_sort sort)

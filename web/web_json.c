@@ -564,6 +564,10 @@ json_t *web_json_device_out(const struct gw_api_device *d, const char *tenant_id
     if (o != NULL && is_info) {
         (void)json_object_set_new(o, "deviceProfileName", json_string(d->profile_name));
         (void)json_object_set_new(o, "active", json_boolean(d->is_active));
+        /* nbgate: the next window in which queued downlinks can reach the device, and why. */
+        (void)json_object_set_new(o, "reachability",
+                                  d->reachability != NULL ? json_string(d->reachability)
+                                                          : json_null());
         (void)json_object_set_new(o, "customerTitle", json_null());
         (void)json_object_set_new(o, "customerIsPublic", json_false());
     }

@@ -81,7 +81,7 @@ PW
 tok=$(curl -sk -X POST "https://127.0.0.1:$NBG_ADMIN_PORT/api/auth/login" -H 'Content-Type: application/json' \
     -d '{"username":"ops","password":"secret-pass-1"}' | jq -r .token)
 curl -sk "https://127.0.0.1:$NBG_ADMIN_PORT/api/tenant/deviceInfos?pageSize=10&page=0" \
-    -H "X-Authorization: Bearer $tok" | jq -r '.data[0].reachability' | grep -Eq '^eDRX: next paging window at' ||
+    -H "X-Authorization: Bearer $tok" | jq -r '.data[0].reachability' | grep -Eq '^eDRX: (next paging window at|in a paging window until) [0-9:]{8} UTC' ||
     fail "reachability missing from deviceInfos"
 wait_state paged DELIVERED
 dt=$((($(date +%s%N) - t0) / 1000000))

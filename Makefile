@@ -54,7 +54,11 @@ BENCH_FLAGS := -O2 -g -DNDEBUG_BENCH
 
 # ---- sources -------------------------------------------------------------------------------
 GW_SRCS       := $(filter-out gateway/main.c,$(wildcard gateway/*.c))
-PROFILES_SRCS := $(wildcard profiles/*.c)
+# Profiles read descriptor sets with protobuf-c's bindings for descriptor.proto (libprotobuf-dev).
+DESC_PROTO    := /usr/include/google/protobuf/descriptor.proto
+DESC_GEN_C    := build/gen/google/protobuf/descriptor.pb-c.c
+DESC_GEN_H    := $(DESC_GEN_C:.c=.h)
+PROFILES_SRCS := $(wildcard profiles/*.c) $(DESC_GEN_C)
 EFENTO_SRCS   := $(wildcard efento/*.c)
 WEB_SRCS      := $(wildcard web/*.c)
 EFENTO_PROTOS := $(wildcard proto/efento/*.proto)
@@ -131,6 +135,9 @@ deps-test:
 # ---- generated protobuf-c code -------------------------------------------------------------
 build/gen/%.pb-c.c build/gen/%.pb-c.h: %.proto
 	$(call say,PROTOC,$<)mkdir -p build/gen && protoc-c -I. --c_out=build/gen $<
+$(DESC_GEN_C) $(DESC_GEN_H) &: $(DESC_PROTO)
+	$(call say,PROTOC,$<)mkdir -p build/gen && \
+	  protoc-c -I/usr/include --c_out=build/gen google/protobuf/descriptor.proto
 
 # ---- the admin page: web/static/* embedded as byte arrays for web/web_static.c -----------------
 WEB_STATIC := $(sort $(wildcard web/static/*.html web/static/*.css web/static/*.js web/static/*.svg))
@@ -144,11 +151,11 @@ build/gen/web/web_assets.inc: $(WEB_STATIC) web/static
 build/release/web/web_static.o build/test/web/web_static.o: build/gen/web/web_assets.inc
 
 # ---- objects -------------------------------------------------------------------------------
-build/release/%.o: %.c | $(EFENTO_GEN_H)
+build/release/%.o: %.c | $(EFENTO_GEN_H) $(DESC_GEN_H)
 	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(WARN) $(REL_FLAGS) $(INCS) $(DEFS) $(PKG_CFLAGS) -MMD -MP $(CFLAGS) -c $< -o $@
-build/test/%.o: %.c | $(EFENTO_GEN_H)
+build/test/%.o: %.c | $(EFENTO_GEN_H) $(DESC_GEN_H)
 	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(WARN) $(TEST_FLAGS) $(INCS) $(DEFS) $(PKG_CFLAGS) -MMD -MP $(CFLAGS) -c $< -o $@
-build/bench/%.o: %.c | $(EFENTO_GEN_H)
+build/bench/%.o: %.c | $(EFENTO_GEN_H) $(DESC_GEN_H)
 	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(WARN) $(BENCH_FLAGS) $(INCS) $(DEFS) $(PKG_CFLAGS) -MMD -MP $(CFLAGS) -c $< -o $@
 build/release/gen/%.o: build/gen/%.c
 	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(GEN_WARN) $(REL_FLAGS) $(INCS) $(PKG_CFLAGS) -c $< -o $@
@@ -174,7 +181,7 @@ build/test/unit/test_%: tests/unit/test_%.c $$(call objs,test,$$(UNIT_$$*) $$(if
 build/test/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $$(call objs,test,$$(FUZZ_$$*) $$(if $$(filter efento,$$(firstword $$(subst _, ,$$*))),$$(EFENTO_GEN_C)))
 	$(call say,LD,$@)mkdir -p $(@D) && $(CC) $(WARN) $(TEST_FLAGS) $(INCS) $(DEFS) $(PKG_CFLAGS) $^ $(PKG_LIBS) -lm $(LDFLAGS) -o $@
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*) $$(if $$(filter efento,$$(firstword $$(subst _, ,$$*))),$$(EFENTO_GEN_C)) | $(EFENTO_GEN_H)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*) $$(if $$(filter efento,$$(firstword $$(subst _, ,$$*))),$$(EFENTO_GEN_C)) | $(EFENTO_GEN_H) $(DESC_GEN_H)
 	$(call say,FUZZ,$@)mkdir -p $(@D) && $(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(INCS) $(DEFS) $(PKG_CFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
 build/bench/bench_%: tests/bench/bench_%.c $$(call objs,bench,$$(BENCH_$$*))

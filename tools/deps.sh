@@ -6,8 +6,8 @@
 set -eu
 # What building and running needs.
 pkgs="build-essential pkg-config libcoap3-dev libcoap3-bin libmbedtls-dev libprotobuf-c-dev
-protobuf-c-compiler protobuf-compiler libmicrohttpd-dev libsqlite3-dev sqlite3 libjansson-dev
-libssl-dev"
+protobuf-c-compiler protobuf-compiler libprotobuf-dev libmicrohttpd-dev libsqlite3-dev sqlite3
+libjansson-dev libssl-dev"
 # What the tests, the linters, the fuzzers and the package build need on top.
 if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck shellcheck curl jq

@@ -1235,4 +1235,51 @@ int gw_store_x509_get(struct gw_store *st, int64_t device_id,
  */
 int gw_store_x509_data_version(struct gw_store *st, int64_t *out);
 
+/* ---- admin API: Efento settings (gw_store_api_efento.c) ---- */
+
+/* An EFENTO_CONFIG entry as the admin API shows it (specs/rest-api.md 9.4). */
+struct gw_api_efento_entry {
+    int64_t id;              /* downlink row */
+    const char *uuid;        /* borrowed for the callback's duration */
+    const char *device_uuid; /* borrowed */
+    enum gw_dl_state state;
+    int64_t created_ms, expiration_ms;
+    int64_t send_count;   /* sends recorded: failed tries and the current one */
+    int64_t sent_ms;      /* last send, 0 = never */
+    int64_t done_ms;      /* when the entry ended, 0 = not yet */
+    const char *settings; /* the settings JSON text (borrowed) */
+    const char *response; /* the confirmation's JSON text (borrowed), or NULL */
+};
+
+/* What a listing of a device's entries asks for. */
+struct gw_api_efento_query {
+    int64_t device_id;
+    enum gw_dl_state state; /* 0 = any */
+    int64_t page_size;      /* >= 1 */
+    int64_t page;           /* >= 0 */
+    bool is_desc;           /* by creation time (then row id), newest first */
+};
+
+/* Returns: 0 (device_id is an Efento device), -EINVAL (it is not), -ENOENT, -EIO. */
+int gw_store_api_efento_check(struct gw_store *st, int64_t device_id);
+
+/* Walks one page of a device's entries, counting all matches into *total. 0, -EIO, fn's value. */
+int gw_store_api_efento_page(struct gw_store *st, const struct gw_api_efento_query *q,
+                             int64_t *total,
+                             int (*fn)(void *arg, const struct gw_api_efento_entry *e), void *arg);
+
+/* Reads the entry with row id and calls fn once. Returns: 0, -ENOENT, -EIO, fn's value. */
+int gw_store_api_efento_get(struct gw_store *st, int64_t id,
+                            int (*fn)(void *arg, const struct gw_api_efento_entry *e), void *arg);
+
+/* Sets a QUEUED entry's expiry (ms). Returns: 0, -ENOENT (no such QUEUED entry), -EIO. */
+int gw_store_api_efento_expiry(struct gw_store *st, int64_t id, int64_t expiration_ms);
+
+/*
+ * Cancels (deletes) the device's QUEUED entry uuid and logs a DOWNLINK event, in one transaction.
+ * Returns: 0, -ENOENT (no such entry of this device), -EBUSY (not QUEUED), -EIO.
+ */
+int gw_store_api_efento_cancel(struct gw_store *st, int64_t device_id, const char *uuid,
+                               int64_t now_ms);
+
 #endif /* GW_STORE_H: sections are added above this line */

@@ -150,6 +150,12 @@ static int start_admin(const struct gw_config *cfg, const struct gw_store_opts *
         .json_max_string_value_length = cfg->json_max_string_value_length,
         .json_type_cast_enabled = cfg->json_type_cast_enabled,
         .max_queued_downlinks = cfg->max_queued_downlinks,
+        .dtls_bind_address = cfg->coap_dtls_bind_address,
+        .dtls_bind_port = cfg->coap_dtls_bind_port,
+        .dtls_credentials_type = cfg->coap_dtls_credentials_type,
+        .dtls_cert_path = cfg->coap_dtls_pem_cert,
+        .dtls_session_inactivity_timeout_ms = cfg->coap_dtls_session_inactivity_timeout_ms,
+        .dtls_session_report_timeout_ms = cfg->coap_dtls_session_report_timeout_ms,
     };
     char err[512];
 

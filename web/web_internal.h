@@ -636,6 +636,17 @@ void web_hnd_pending_approve(struct web_req *rq, struct web_resp *rs);
 void web_hnd_pending_reject(struct web_req *rq, struct web_resp *rs);
 void web_hnd_pending_delete(struct web_req *rq, struct web_resp *rs);
 void web_hnd_device_events(struct web_req *rq, struct web_resp *rs);
+
+/* ---- web_efento.c: the Efento settings queue (specs/rest-api.md 9.4) ----------------------- */
+
+void web_hnd_efento_queue(struct web_req *rq, struct web_resp *rs);
+void web_hnd_efento_page(struct web_req *rq, struct web_resp *rs);
+void web_hnd_efento_cancel(struct web_req *rq, struct web_resp *rs);
+
+/* ---- web_dtls.c: the DTLS endpoint and its certificate (specs/rest-api.md 9.5) -------------- */
+
+void web_hnd_dtls(struct web_req *rq, struct web_resp *rs);
+void web_hnd_coaps_cert_download(struct web_req *rq, struct web_resp *rs);
 void web_hnd_metrics(struct web_req *rq, struct web_resp *rs);
 
 /* ---- web_rpc.c ---------------------------------------------------------------------------- */

@@ -571,6 +571,7 @@ out:
     } else if ((a.code >> 5) == 5) {
         c->stats.server_errors++;
     }
+    atomic_fetch_add(&c->answers[(uint8_t)a.code], 1);
     log_answer(&r, &a);
     put_answer(resp, &a);
     free(a.body);
@@ -832,4 +833,27 @@ void gw_coap_process(struct gw_coap *c)
 const struct gw_coap_stats *gw_coap_stats(const struct gw_coap *c)
 {
     return &c->stats;
+}
+
+size_t gw_coap_metrics(void *arg, char *buf, size_t len)
+{
+    const struct gw_coap *c = arg;
+    size_t n = 0;
+    int code, rc;
+
+    rc = snprintf(buf, len,
+                  "# HELP nbgate_coap_answers_total Device API answers by CoAP code (0.00: a NON "
+                  "request answered by silence).\n# TYPE nbgate_coap_answers_total counter\n");
+    n += rc > 0 ? (size_t)rc : 0;
+    for (code = 0; code < 256; code++) {
+        uint64_t v = atomic_load(&c->answers[code]);
+        if (v == 0) {
+            continue;
+        }
+        rc = snprintf(buf + (n < len ? n : len), n < len ? len - n : 0,
+                      "nbgate_coap_answers_total{code=\"%d.%02d\"} %llu\n", code >> 5, code & 31,
+                      (unsigned long long)v);
+        n += rc > 0 ? (size_t)rc : 0;
+    }
+    return n;
 }

@@ -50,6 +50,13 @@ void gw_coap_tick(struct gw_coap *c);
 
 #define GW_COAP_TICK_MS 200
 
+/*
+ * Writes the CoAP answers so far as Prometheus lines (nbgate_coap_answers_total{code="2.01"} N)
+ * into buf. Returns: the bytes needed, like snprintf.
+ * Thread: any thread (the counters are atomic); c must outlive the call.
+ */
+size_t gw_coap_metrics(void *c, char *buf, size_t len);
+
 /* Returns: the counters so far (borrowed). */
 const struct gw_coap_stats *gw_coap_stats(const struct gw_coap *c);
 

@@ -8,6 +8,7 @@
 #define GW_COAP_INTERNAL_H
 
 #include <coap3/coap.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,6 +33,8 @@ struct gw_coap {
     struct profile_batch batch;
     struct profile_limits limits;
     struct gw_coap_stats stats;
+    _Atomic uint64_t answers[256]; /* answers by CoAP code (0 = a NON left unanswered), for the
+                                      admin threads' /metrics: hence atomic */
     size_t n_observations;
     int64_t last_dl_id;    /* newest downlink row seen, to find new work */
     int64_t next_sweep_ms; /* monotonic time of the next expiry sweep */

@@ -125,7 +125,8 @@ static int start_ticker(void)
 }
 
 static int start_admin(const struct gw_config *cfg, const struct gw_store_opts *store_opts,
-                       int wakeup_fd, struct gw_pki_cert *cert, struct web_server **web)
+                       int wakeup_fd, struct gw_coap *coap, struct gw_pki_cert *cert,
+                       struct web_server **web)
 {
     const char *addrs[] = { cfg->admin_bind_address, cfg->coap_bind_address,
                             cfg->coap_dtls_bind_address };
@@ -150,6 +151,8 @@ static int start_admin(const struct gw_config *cfg, const struct gw_store_opts *
         .json_max_string_value_length = cfg->json_max_string_value_length,
         .json_type_cast_enabled = cfg->json_type_cast_enabled,
         .max_queued_downlinks = cfg->max_queued_downlinks,
+        .loop_metrics = gw_coap_metrics,
+        .loop_metrics_arg = coap,
         .dtls_bind_address = cfg->coap_dtls_bind_address,
         .dtls_bind_port = cfg->coap_dtls_bind_port,
         .dtls_credentials_type = cfg->coap_dtls_credentials_type,
@@ -229,7 +232,7 @@ static int run_daemon(const struct gw_config *cfg)
         gw_log_err("cannot watch the CoAP descriptor or the scheduler timer");
         goto out;
     }
-    if (start_admin(cfg, &opts, wake_fd, &cert, &admin_web) != 0) {
+    if (start_admin(cfg, &opts, wake_fd, coap, &cert, &admin_web) != 0) {
         goto out;
     }
     gw_coap_process(coap);

@@ -34,19 +34,23 @@ struct web_server_opts {
     const char *tls_cert_pem;               /* borrowed PEM text; must outlive the server */
     const char *tls_key_pem;                /* borrowed PEM text; must outlive the server */
     int wakeup_fd;                          /* the loop's eventfd, or -1 */
-    bool is_dtls_enabled;                   /* reported by the health check */
-    int64_t max_body_bytes;                 /* request bodies above this get 413 [1 MiB] */
-    int64_t connection_timeout_s;           /* idle connections are closed after this [30] */
-    int64_t max_connections;                /* open connections, all clients together [64] */
-    int64_t login_failures_per_minute;      /* per client address; more get 429 [5] */
-    int64_t jwt_ttl_s;                      /* access token lifetime [9000] */
-    int64_t jwt_refresh_ttl_s;              /* refresh token lifetime [604800] */
-    int64_t default_inactivity_timeout_s;   /* DEFAULT_INACTIVITY_TIMEOUT [600] */
-    int64_t max_keys_per_message;           /* attribute saves: most keys per request [1000] */
-    int64_t json_max_string_value_length;   /* 0 = bounded by max_body_bytes */
-    bool json_type_cast_enabled;            /* JSON_TYPE_CAST_ENABLED */
-    int64_t shared_attr_expiry_ms;          /* how long a shared-attribute downlink waits [1 day] */
-    int64_t max_queued_downlinks;           /* unfinished downlinks per device [100] */
+    /* Appends the loop's own counters (Prometheus text) to /metrics; NULL for none. Thread:
+     * called from admin threads; returns the bytes needed, like snprintf. */
+    size_t (*loop_metrics)(void *arg, char *buf, size_t len);
+    void *loop_metrics_arg;
+    bool is_dtls_enabled;                 /* reported by the health check */
+    int64_t max_body_bytes;               /* request bodies above this get 413 [1 MiB] */
+    int64_t connection_timeout_s;         /* idle connections are closed after this [30] */
+    int64_t max_connections;              /* open connections, all clients together [64] */
+    int64_t login_failures_per_minute;    /* per client address; more get 429 [5] */
+    int64_t jwt_ttl_s;                    /* access token lifetime [9000] */
+    int64_t jwt_refresh_ttl_s;            /* refresh token lifetime [604800] */
+    int64_t default_inactivity_timeout_s; /* DEFAULT_INACTIVITY_TIMEOUT [600] */
+    int64_t max_keys_per_message;         /* attribute saves: most keys per request [1000] */
+    int64_t json_max_string_value_length; /* 0 = bounded by max_body_bytes */
+    bool json_type_cast_enabled;          /* JSON_TYPE_CAST_ENABLED */
+    int64_t shared_attr_expiry_ms;        /* how long a shared-attribute downlink waits [1 day] */
+    int64_t max_queued_downlinks;         /* unfinished downlinks per device [100] */
     const char *dtls_bind_address;     /* COAP_DTLS_BIND_ADDRESS, shown by GET /api/nbgate/dtls */
     int64_t dtls_bind_port;            /* COAP_DTLS_BIND_PORT */
     const char *dtls_credentials_type; /* COAP_DTLS_CREDENTIALS_TYPE (NULL: "PEM") */

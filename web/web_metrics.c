@@ -14,6 +14,7 @@
  *   nbgate_store_ping_seconds             gauge, one BEGIN IMMEDIATE / ROLLBACK round trip
  *   nbgate_store_scrape_seconds           gauge, the time the store queries of this scrape took
  *   nbgate_http_requests_total{status}    counter, admin API answers by status class (2xx ...)
+ *   nbgate_coap_answers_total{code}       counter, device API answers by CoAP code (the loop's)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -158,6 +159,11 @@ void web_hnd_metrics(struct web_req *rq, struct web_resp *rs)
     family(&b, "store_scrape_seconds", "gauge", "Time the store queries of this scrape took.");
     web_buf_addf(&b, "nbgate_store_scrape_seconds %.6f\n", t2 - t1);
     http_counts(rq->srv, &b);
+    if (rq->srv->o.loop_metrics != NULL) {
+        char text[8192];
+        size_t need = rq->srv->o.loop_metrics(rq->srv->o.loop_metrics_arg, text, sizeof(text));
+        web_buf_add(&b, text, need < sizeof(text) ? need : sizeof(text) - 1);
+    }
     if (rc != 0) {
         web_buf_fini(&b);
         web_reply_db_error(rs);

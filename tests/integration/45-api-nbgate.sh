@@ -92,6 +92,9 @@ grep -Ev '^# (HELP|TYPE) nbgate_' "$T/metrics" | grep -Ev '^nbgate_[a-z_]+(\{[a-
     fail "metrics lines not in the text format"
 grep -q '^nbgate_build_info{version="[0-9.]*"} 1$' "$T/metrics" || fail "build_info: $(cat "$T/metrics")"
 grep -q '^nbgate_devices{state="active"} 1$' "$T/metrics" || fail "active devices: $(cat "$T/metrics")"
+# The loop's own counters: device API answers by CoAP code (uplinks by code).
+grep -Eq '^nbgate_coap_answers_total\{code="2\.01"\} [1-9][0-9]*$' "$T/metrics" ||
+    fail "coap answers by code: $(grep coap "$T/metrics")"
 grep -q '^nbgate_devices{state="inactive"} 1$' "$T/metrics" || fail "inactive devices: $(cat "$T/metrics")"
 grep -q '^nbgate_downlinks{kind="rpc",state="QUEUED"} 2$' "$T/metrics" || fail "downlinks: $(cat "$T/metrics")"
 grep -q '^nbgate_pending_devices 0$' "$T/metrics" || fail "pending: $(cat "$T/metrics")"

@@ -149,6 +149,7 @@ want_msg "coap pem cert file is not found!"
 api GET /api/nbgate/dtls
 want 401
 api POST /api/auth/login '{"username":"api@example.com","password":"api-secret"}'
+# shellcheck disable=SC2034 # read by api() in apilib.sh
 TOKEN=$(field .token)
 device dtls1 dtlstok >/dev/null
 out=$(coap-client-openssl -v 6 -B 5 -m post -e '{"t":21}' -R "$T/body" \

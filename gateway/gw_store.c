@@ -814,3 +814,26 @@ int gw_store_claim_device(struct gw_store *st, const char *name, const char *sec
     sqlite3_finalize(s);
     return gw_store_tx_end(st, rc);
 }
+
+int gw_store_prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
+{
+    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
+        gw_log_err("store prepare failed err=\"%s\"", sqlite3_errmsg(st->db));
+        return -EIO;
+    }
+    return 0;
+}
+
+void gw_store_bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v != NULL) {
+        (void)sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+    } else {
+        (void)sqlite3_bind_null(s, i);
+    }
+}
+
+const char *gw_store_col_text(sqlite3_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s, i);
+}

@@ -17,24 +17,6 @@
 #include "gateway/gw_log.h"
 #include "gateway/gw_store_internal.h"
 
-static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
-        gw_log_err("store prepare failed err=\"%s\"", sqlite3_errmsg(st->db));
-        return -EIO;
-    }
-    return 0;
-}
-
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v != NULL) {
-        (void)sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-    } else {
-        (void)sqlite3_bind_null(s, i);
-    }
-}
-
 /* Steps a write; maps a UNIQUE violation to -EEXIST. */
 static int step_write(struct gw_store *st, sqlite3_stmt *s)
 {
@@ -50,17 +32,12 @@ static int step_write(struct gw_store *st, sqlite3_stmt *s)
     return -EIO;
 }
 
-static const char *col_text(sqlite3_stmt *s, int i)
-{
-    return (const char *)sqlite3_column_text(s, i);
-}
-
 /* ---- admin users ------------------------------------------------------------------------- */
 
 int gw_store_admin_count(struct gw_store *st, int64_t *n)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, "SELECT count(*) FROM admin_user", &s);
+    int rc = gw_store_prepare(st, "SELECT count(*) FROM admin_user", &s);
 
     if (rc == 0) {
         rc = sqlite3_step(s) == SQLITE_ROW ? 0 : -EIO;
@@ -76,10 +53,11 @@ int gw_store_admin_create(struct gw_store *st, const char *username, const char 
     sqlite3_stmt *s = NULL;
     int rc;
 
-    rc = prepare(st,
-                 "INSERT INTO admin_user (username, password_hash, created_ms)"
-                 " SELECT ?1, ?2, ?3 WHERE ?4 = 0 OR NOT EXISTS (SELECT 1 FROM admin_user)",
-                 &s);
+    rc =
+        gw_store_prepare(st,
+                         "INSERT INTO admin_user (username, password_hash, created_ms)"
+                         " SELECT ?1, ?2, ?3 WHERE ?4 = 0 OR NOT EXISTS (SELECT 1 FROM admin_user)",
+                         &s);
     if (rc != 0) {
         return rc;
     }
@@ -107,9 +85,9 @@ static int admin_row(sqlite3_stmt *s, struct gw_admin_user *out)
     }
     memset(out, 0, sizeof(*out));
     out->id = sqlite3_column_int64(s, 0);
-    (void)snprintf(out->username, sizeof(out->username), "%s", col_text(s, 1));
-    (void)snprintf(out->password_hash, sizeof(out->password_hash), "%s", col_text(s, 2));
-    (void)snprintf(out->authority, sizeof(out->authority), "%s", col_text(s, 3));
+    (void)snprintf(out->username, sizeof(out->username), "%s", gw_store_col_text(s, 1));
+    (void)snprintf(out->password_hash, sizeof(out->password_hash), "%s", gw_store_col_text(s, 2));
+    (void)snprintf(out->authority, sizeof(out->authority), "%s", gw_store_col_text(s, 3));
     out->created_ms = sqlite3_column_int64(s, 4);
     return 0;
 }
@@ -117,10 +95,11 @@ static int admin_row(sqlite3_stmt *s, struct gw_admin_user *out)
 int gw_store_admin_by_name(struct gw_store *st, const char *username, struct gw_admin_user *out)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "SELECT id, username, password_hash, authority, created_ms FROM admin_user"
-                     " WHERE username = ?1",
-                     &s);
+    int rc =
+        gw_store_prepare(st,
+                         "SELECT id, username, password_hash, authority, created_ms FROM admin_user"
+                         " WHERE username = ?1",
+                         &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_text(s, 1, username, -1, SQLITE_STATIC);
@@ -133,10 +112,11 @@ int gw_store_admin_by_name(struct gw_store *st, const char *username, struct gw_
 int gw_store_admin_by_id(struct gw_store *st, int64_t id, struct gw_admin_user *out)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "SELECT id, username, password_hash, authority, created_ms FROM admin_user"
-                     " WHERE id = ?1",
-                     &s);
+    int rc =
+        gw_store_prepare(st,
+                         "SELECT id, username, password_hash, authority, created_ms FROM admin_user"
+                         " WHERE id = ?1",
+                         &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, id);
@@ -150,11 +130,11 @@ int gw_store_admin_by_id(struct gw_store *st, int64_t id, struct gw_admin_user *
 static int exec_write(struct gw_store *st, const char *sql, int64_t a, const char *b, int *changes)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, sql, &s);
+    int rc = gw_store_prepare(st, sql, &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, a);
-        bind_text_or_null(s, 2, b);
+        gw_store_bind_text_or_null(s, 2, b);
         rc = step_write(st, s);
     }
     if (changes != NULL) {
@@ -194,10 +174,10 @@ int gw_store_admin_session_add(struct gw_store *st, const char *session_id, int6
 
     rc = exec_write(st, "DELETE FROM admin_token WHERE expiration_ms < ?1", now_ms, NULL, NULL);
     if (rc == 0) {
-        rc = prepare(st,
-                     "INSERT INTO admin_token (jti, user_id, kind, expiration_ms)"
-                     " VALUES (?1, ?2, 'REFRESH', ?3)",
-                     &s);
+        rc = gw_store_prepare(st,
+                              "INSERT INTO admin_token (jti, user_id, kind, expiration_ms)"
+                              " VALUES (?1, ?2, 'REFRESH', ?3)",
+                              &s);
     }
     if (rc == 0) {
         (void)sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);
@@ -213,10 +193,10 @@ int gw_store_admin_session_check(struct gw_store *st, const char *session_id, in
                                  int64_t *user_id)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "SELECT user_id FROM admin_token WHERE jti = ?1 AND is_revoked = 0"
-                     " AND expiration_ms > ?2",
-                     &s);
+    int rc = gw_store_prepare(st,
+                              "SELECT user_id FROM admin_token WHERE jti = ?1 AND is_revoked = 0"
+                              " AND expiration_ms > ?2",
+                              &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_text(s, 1, session_id, -1, SQLITE_STATIC);

@@ -47,24 +47,6 @@
     " (SELECT o.uuid FROM ota_package o WHERE o.id = d.sw_package_id) AS sw_uuid,"                 \
     " d.reachability AS reachability FROM device d JOIN device_profile p ON p.id = d.profile_id"
 
-static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
-        gw_log_err("store prepare failed err=\"%s\"", sqlite3_errmsg(st->db));
-        return -EIO;
-    }
-    return 0;
-}
-
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v != NULL) {
-        (void)sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-    } else {
-        (void)sqlite3_bind_null(s, i);
-    }
-}
-
 /* Steps a write; maps a UNIQUE violation to -EEXIST. */
 static int step_write(struct gw_store *st, sqlite3_stmt *s)
 {
@@ -80,31 +62,26 @@ static int step_write(struct gw_store *st, sqlite3_stmt *s)
     return -EIO;
 }
 
-static const char *col_text(sqlite3_stmt *s, int i)
-{
-    return (const char *)sqlite3_column_text(s, i);
-}
-
 /* ---- devices ----------------------------------------------------------------------------- */
 
 static void device_row(sqlite3_stmt *s, struct gw_api_device *d)
 {
     memset(d, 0, sizeof(*d));
     d->id = sqlite3_column_int64(s, 0);
-    d->uuid = col_text(s, 1);
-    d->name = col_text(s, 2);
-    d->label = col_text(s, 3);
-    d->profile_name = col_text(s, 4);
-    d->profile_uuid = col_text(s, 5);
-    d->profile_transport = col_text(s, 6);
-    d->additional_info = col_text(s, 7);
-    d->transport_json = col_text(s, 8);
+    d->uuid = gw_store_col_text(s, 1);
+    d->name = gw_store_col_text(s, 2);
+    d->label = gw_store_col_text(s, 3);
+    d->profile_name = gw_store_col_text(s, 4);
+    d->profile_uuid = gw_store_col_text(s, 5);
+    d->profile_transport = gw_store_col_text(s, 6);
+    d->additional_info = gw_store_col_text(s, 7);
+    d->transport_json = gw_store_col_text(s, 8);
     d->created_ms = sqlite3_column_int64(s, 9);
     d->last_activity_ms = sqlite3_column_int64(s, 10);
     d->is_active = sqlite3_column_int(s, 11) != 0;
-    d->fw_uuid = col_text(s, 12);
-    d->sw_uuid = col_text(s, 13);
-    d->reachability = col_text(s, 14);
+    d->fw_uuid = gw_store_col_text(s, 12);
+    d->sw_uuid = gw_store_col_text(s, 13);
+    d->reachability = gw_store_col_text(s, 14);
 }
 
 static const char *sort_column(enum gw_api_sort sort)
@@ -127,9 +104,9 @@ static void bind_query(sqlite3_stmt *s, const struct gw_api_device_query *q)
 {
     (void)sqlite3_bind_int64(s, 1, q->now_ms);
     (void)sqlite3_bind_int64(s, 2, q->default_inactivity_ms);
-    bind_text_or_null(s, 3, q->text_search);
-    bind_text_or_null(s, 4, q->type);
-    bind_text_or_null(s, 5, q->profile_uuid);
+    gw_store_bind_text_or_null(s, 3, q->text_search);
+    gw_store_bind_text_or_null(s, 4, q->type);
+    gw_store_bind_text_or_null(s, 5, q->profile_uuid);
     if (q->active >= 0) {
         (void)sqlite3_bind_int(s, 6, q->active);
     }
@@ -143,7 +120,7 @@ static int device_count(struct gw_store *st, const char *where, const struct gw_
     int rc;
 
     (void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM (" DEVICE_SELECT ") WHERE %s", where);
-    rc = prepare(st, sql, &s);
+    rc = gw_store_prepare(st, sql, &s);
     if (rc == 0) {
         bind_query(s, q);
         rc = sqlite3_step(s) == SQLITE_ROW ? 0 : -EIO;
@@ -175,7 +152,7 @@ int gw_store_api_device_page(struct gw_store *st, const struct gw_api_device_que
                    "SELECT * FROM (" DEVICE_SELECT ") WHERE %s ORDER BY %s %s, created_ms, id"
                    " LIMIT ?7 OFFSET ?8",
                    where, sort_column(q->sort), q->is_desc ? "DESC" : "ASC");
-    rc = prepare(st, sql, &s);
+    rc = gw_store_prepare(st, sql, &s);
     if (rc != 0) {
         return rc;
     }
@@ -202,14 +179,14 @@ int gw_store_api_device_get(struct gw_store *st, const char *uuid, const char *n
     sqlite3_stmt *s = NULL;
     int rc;
 
-    rc = prepare(st, DEVICE_SELECT " WHERE d.uuid = ?3 OR d.name = ?4", &s);
+    rc = gw_store_prepare(st, DEVICE_SELECT " WHERE d.uuid = ?3 OR d.name = ?4", &s);
     if (rc != 0) {
         return rc;
     }
     (void)sqlite3_bind_int64(s, 1, now_ms);
     (void)sqlite3_bind_int64(s, 2, default_inactivity_ms);
-    bind_text_or_null(s, 3, uuid);
-    bind_text_or_null(s, 4, uuid == NULL ? name : NULL);
+    gw_store_bind_text_or_null(s, 3, uuid);
+    gw_store_bind_text_or_null(s, 4, uuid == NULL ? name : NULL);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         device_row(s, &d);
@@ -225,10 +202,10 @@ int gw_store_api_device_get(struct gw_store *st, const char *uuid, const char *n
 static int lookup_id(struct gw_store *st, const char *sql, const char *key, int64_t *id)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, sql, &s);
+    int rc = gw_store_prepare(st, sql, &s);
 
     if (rc == 0) {
-        bind_text_or_null(s, 1, key);
+        gw_store_bind_text_or_null(s, 1, key);
         rc = sqlite3_step(s);
         if (rc == SQLITE_ROW) {
             *id = sqlite3_column_int64(s, 0);
@@ -268,10 +245,11 @@ static int resolve_profile(struct gw_store *st, const struct gw_api_device_in *i
     if (rc != -ENOENT) {
         return rc;
     }
-    rc = prepare(st,
-                 "INSERT INTO device_profile (uuid, name, profile_json, created_ms, updated_ms)"
-                 " VALUES (?1, ?2, json_set(?3, '$.name', ?2), ?4, ?4)",
-                 &s);
+    rc = gw_store_prepare(
+        st,
+        "INSERT INTO device_profile (uuid, name, profile_json, created_ms, updated_ms)"
+        " VALUES (?1, ?2, json_set(?3, '$.name', ?2), ?4, ?4)",
+        &s);
     if (rc == 0) {
         gw_store_uuid_v4(uuid);
         (void)sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
@@ -289,9 +267,9 @@ static int resolve_profile(struct gw_store *st, const struct gw_api_device_in *i
 static void bind_device(sqlite3_stmt *s, const struct gw_api_device_in *in, int64_t profile_id)
 {
     (void)sqlite3_bind_text(s, 2, in->name, -1, SQLITE_STATIC);
-    bind_text_or_null(s, 3, in->label);
-    bind_text_or_null(s, 4, in->additional_info);
-    bind_text_or_null(s, 5, in->transport_json);
+    gw_store_bind_text_or_null(s, 3, in->label);
+    gw_store_bind_text_or_null(s, 4, in->additional_info);
+    gw_store_bind_text_or_null(s, 5, in->transport_json);
     (void)sqlite3_bind_int64(s, 6, profile_id);
 }
 
@@ -301,10 +279,11 @@ static int credentials_insert(struct gw_store *st, int64_t device_id, const char
 {
     char uuid[GW_STORE_UUID_LEN];
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "INSERT INTO credentials (uuid, device_id, type, credentials_id, created_ms)"
-                     " VALUES (?1, ?2, 'ACCESS_TOKEN', ?3, ?4)",
-                     &s);
+    int rc = gw_store_prepare(
+        st,
+        "INSERT INTO credentials (uuid, device_id, type, credentials_id, created_ms)"
+        " VALUES (?1, ?2, 'ACCESS_TOKEN', ?3, ?4)",
+        &s);
 
     if (rc == 0) {
         gw_store_uuid_v4(uuid);
@@ -326,11 +305,12 @@ static int device_insert(struct gw_store *st, const struct gw_api_device_in *in,
     int64_t id;
     int rc;
 
-    rc = prepare(st,
-                 "INSERT INTO device (uuid, name, label, additional_info, power_json, profile_id,"
-                 " type, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-                 " (SELECT name FROM device_profile WHERE id = ?6), ?7)",
-                 &s);
+    rc = gw_store_prepare(
+        st,
+        "INSERT INTO device (uuid, name, label, additional_info, power_json, profile_id,"
+        " type, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+        " (SELECT name FROM device_profile WHERE id = ?6), ?7)",
+        &s);
     if (rc != 0) {
         return rc;
     }
@@ -361,11 +341,12 @@ static int device_update(struct gw_store *st, const struct gw_api_device_in *in,
     sqlite3_stmt *s = NULL;
     int rc;
 
-    rc = prepare(st,
-                 "UPDATE device SET name = ?2, label = ?3, additional_info = ?4, power_json = ?5,"
-                 " profile_id = ?6, type = (SELECT name FROM device_profile WHERE id = ?6)"
-                 " WHERE uuid = ?1",
-                 &s);
+    rc = gw_store_prepare(
+        st,
+        "UPDATE device SET name = ?2, label = ?3, additional_info = ?4, power_json = ?5,"
+        " profile_id = ?6, type = (SELECT name FROM device_profile WHERE id = ?6)"
+        " WHERE uuid = ?1",
+        &s);
     if (rc != 0) {
         return rc;
     }
@@ -407,7 +388,7 @@ int gw_store_api_device_delete(struct gw_store *st, const char *uuid)
 
     rc = gw_store_tx_begin(st);
     if (rc == 0) {
-        rc = prepare(st, "DELETE FROM device WHERE uuid = ?1", &s);
+        rc = gw_store_prepare(st, "DELETE FROM device WHERE uuid = ?1", &s);
     }
     if (rc == 0) {
         (void)sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
@@ -430,21 +411,22 @@ int gw_store_api_credentials_get(struct gw_store *st, const char *device_uuid,
     sqlite3_stmt *s = NULL;
     int rc;
 
-    rc = prepare(st,
-                 "SELECT c.uuid, d.uuid, c.type, c.credentials_id, c.value, c.created_ms"
-                 " FROM credentials c JOIN device d ON d.id = c.device_id WHERE d.uuid = ?1",
-                 &s);
+    rc = gw_store_prepare(
+        st,
+        "SELECT c.uuid, d.uuid, c.type, c.credentials_id, c.value, c.created_ms"
+        " FROM credentials c JOIN device d ON d.id = c.device_id WHERE d.uuid = ?1",
+        &s);
     if (rc != 0) {
         return rc;
     }
     (void)sqlite3_bind_text(s, 1, device_uuid, -1, SQLITE_STATIC);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        c.uuid = col_text(s, 0);
-        c.device_uuid = col_text(s, 1);
-        c.type = col_text(s, 2);
-        c.credentials_id = col_text(s, 3);
-        c.value = col_text(s, 4);
+        c.uuid = gw_store_col_text(s, 0);
+        c.device_uuid = gw_store_col_text(s, 1);
+        c.type = gw_store_col_text(s, 2);
+        c.credentials_id = gw_store_col_text(s, 3);
+        c.value = gw_store_col_text(s, 4);
         c.created_ms = sqlite3_column_int64(s, 5);
         rc = fn(arg, &c);
     } else {
@@ -461,12 +443,13 @@ static int credentials_upsert(struct gw_store *st, int64_t device_id, const char
 {
     char uuid[GW_STORE_UUID_LEN];
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "INSERT INTO credentials (uuid, device_id, type, credentials_id, value,"
-                     " created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (device_id) DO"
-                     " UPDATE SET type = excluded.type, credentials_id = excluded.credentials_id,"
-                     " value = excluded.value",
-                     &s);
+    int rc = gw_store_prepare(
+        st,
+        "INSERT INTO credentials (uuid, device_id, type, credentials_id, value,"
+        " created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (device_id) DO"
+        " UPDATE SET type = excluded.type, credentials_id = excluded.credentials_id,"
+        " value = excluded.value",
+        &s);
 
     if (rc == 0) {
         gw_store_uuid_v4(uuid);
@@ -474,7 +457,7 @@ static int credentials_upsert(struct gw_store *st, int64_t device_id, const char
         (void)sqlite3_bind_int64(s, 2, device_id);
         (void)sqlite3_bind_text(s, 3, type, -1, SQLITE_STATIC);
         (void)sqlite3_bind_text(s, 4, credentials_id, -1, SQLITE_STATIC);
-        bind_text_or_null(s, 5, value);
+        gw_store_bind_text_or_null(s, 5, value);
         (void)sqlite3_bind_int64(s, 6, now_ms);
         rc = step_write(st, s);
         *fail = rc == -EEXIST ? GW_API_TOKEN_TAKEN : GW_API_OK;
@@ -535,7 +518,7 @@ static char *merged_info(const char *old, const struct gw_api_import_line *l, in
 static int import_find(struct gw_store *st, const char *name, int64_t *id, char **info)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, "SELECT id, additional_info FROM device WHERE name = ?1", &s);
+    int rc = gw_store_prepare(st, "SELECT id, additional_info FROM device WHERE name = ?1", &s);
 
     *id = 0;
     *info = NULL;
@@ -544,8 +527,8 @@ static int import_find(struct gw_store *st, const char *name, int64_t *id, char 
         rc = sqlite3_step(s);
         if (rc == SQLITE_ROW) {
             *id = sqlite3_column_int64(s, 0);
-            *info = col_text(s, 1) != NULL ? strdup(col_text(s, 1)) : NULL;
-            rc = col_text(s, 1) != NULL && *info == NULL ? -ENOMEM : 0;
+            *info = gw_store_col_text(s, 1) != NULL ? strdup(gw_store_col_text(s, 1)) : NULL;
+            rc = gw_store_col_text(s, 1) != NULL && *info == NULL ? -ENOMEM : 0;
         } else {
             rc = rc == SQLITE_DONE ? 0 : -EIO;
         }
@@ -566,20 +549,21 @@ static int import_update(struct gw_store *st, const struct gw_api_import_line *l
     if (l->type != NULL) {
         rc = resolve_profile(st, &in, now_ms, &profile_id, fail);
     }
-    rc = rc == 0 ? prepare(st,
-                           "UPDATE device SET profile_id = COALESCE(?2, profile_id), type ="
-                           " COALESCE((SELECT name FROM device_profile WHERE id = ?2), type),"
-                           " label = COALESCE(?3, label), additional_info = COALESCE(?4,"
-                           " additional_info) WHERE id = ?1",
-                           &s)
-                 : rc;
+    rc = rc == 0
+             ? gw_store_prepare(st,
+                                "UPDATE device SET profile_id = COALESCE(?2, profile_id), type ="
+                                " COALESCE((SELECT name FROM device_profile WHERE id = ?2), type),"
+                                " label = COALESCE(?3, label), additional_info = COALESCE(?4,"
+                                " additional_info) WHERE id = ?1",
+                                &s)
+             : rc;
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, id);
         if (l->type != NULL) {
             (void)sqlite3_bind_int64(s, 2, profile_id);
         }
-        bind_text_or_null(s, 3, l->label);
-        bind_text_or_null(s, 4, info);
+        gw_store_bind_text_or_null(s, 3, l->label);
+        gw_store_bind_text_or_null(s, 4, info);
         rc = step_write(st, s);
     }
     sqlite3_finalize(s);

@@ -23,22 +23,6 @@
     " ('SENT','DELIVERED','SUCCESSFUL')), r.sent_ms, r.completed_ms, r.body, r.response"           \
     " FROM downlink r JOIN device d ON d.id = r.device_id "
 
-static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
-        gw_log_err("store prepare failed err=\"%s\"", sqlite3_errmsg(st->db));
-        return -EIO;
-    }
-    return 0;
-}
-
-static const char *col_text(sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-
-    return t != NULL ? (const char *)t : NULL;
-}
-
 static enum gw_dl_state state_of(const char *t)
 {
     enum gw_dl_state st;
@@ -61,16 +45,16 @@ static int walk(sqlite3_stmt *s, int (*fn)(void *arg, const struct gw_api_efento
     while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
         memset(&e, 0, sizeof(e));
         e.id = sqlite3_column_int64(s, 0);
-        e.uuid = col_text(s, 1);
-        e.device_uuid = col_text(s, 2);
-        e.state = state_of(col_text(s, 3));
+        e.uuid = gw_store_col_text(s, 1);
+        e.device_uuid = gw_store_col_text(s, 2);
+        e.state = state_of(gw_store_col_text(s, 3));
         e.created_ms = sqlite3_column_int64(s, 4);
         e.expiration_ms = sqlite3_column_int64(s, 5);
         e.send_count = sqlite3_column_int64(s, 6);
         e.sent_ms = sqlite3_column_int64(s, 7);
         e.done_ms = sqlite3_column_int64(s, 8);
-        e.settings = col_text(s, 9);
-        e.response = col_text(s, 10);
+        e.settings = gw_store_col_text(s, 9);
+        e.response = gw_store_col_text(s, 10);
         *is_found = true;
         rc = fn(arg, &e);
     }
@@ -83,10 +67,11 @@ static int walk(sqlite3_stmt *s, int (*fn)(void *arg, const struct gw_api_efento
 int gw_store_api_efento_check(struct gw_store *st, int64_t device_id)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "SELECT p.coap_device_type = 'EFENTO' FROM device d LEFT JOIN device_profile p"
-                     " ON p.id = d.profile_id WHERE d.id = ?1",
-                     &s);
+    int rc = gw_store_prepare(
+        st,
+        "SELECT p.coap_device_type = 'EFENTO' FROM device d LEFT JOIN device_profile p"
+        " ON p.id = d.profile_id WHERE d.id = ?1",
+        &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, device_id);
@@ -114,7 +99,7 @@ int gw_store_api_efento_page(struct gw_store *st, const struct gw_api_efento_que
     int rc;
 
     (void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM downlink r %s", where);
-    rc = prepare(st, sql, &s);
+    rc = gw_store_prepare(st, sql, &s);
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, q->device_id);
         (void)sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
@@ -130,7 +115,7 @@ int gw_store_api_efento_page(struct gw_store *st, const struct gw_api_efento_que
                    ENTRY_COLUMNS "%s ORDER BY r.created_ms %s, r.id %s"
                                  " LIMIT ?3 OFFSET ?4",
                    where, q->is_desc ? "DESC" : "ASC", q->is_desc ? "DESC" : "ASC");
-    rc = prepare(st, sql, &s);
+    rc = gw_store_prepare(st, sql, &s);
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, q->device_id);
         (void)sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
@@ -148,7 +133,7 @@ int gw_store_api_efento_get(struct gw_store *st, int64_t id,
 {
     sqlite3_stmt *s = NULL;
     bool is_found = false;
-    int rc = prepare(st, ENTRY_COLUMNS "WHERE r.kind = 'EFENTO_CONFIG' AND r.id = ?1", &s);
+    int rc = gw_store_prepare(st, ENTRY_COLUMNS "WHERE r.kind = 'EFENTO_CONFIG' AND r.id = ?1", &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, id);
@@ -162,10 +147,10 @@ int gw_store_api_efento_get(struct gw_store *st, int64_t id,
 int gw_store_api_efento_expiry(struct gw_store *st, int64_t id, int64_t expiration_ms)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "UPDATE downlink SET expiration_ms = ?2 WHERE kind = 'EFENTO_CONFIG'"
-                     " AND id = ?1 AND state = 'QUEUED'",
-                     &s);
+    int rc = gw_store_prepare(st,
+                              "UPDATE downlink SET expiration_ms = ?2 WHERE kind = 'EFENTO_CONFIG'"
+                              " AND id = ?1 AND state = 'QUEUED'",
+                              &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, id);
@@ -182,10 +167,10 @@ static int entry_state(struct gw_store *st, int64_t device_id, const char *uuid,
                        enum gw_dl_state *state)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "SELECT id, state FROM downlink WHERE kind = 'EFENTO_CONFIG'"
-                     " AND device_id = ?1 AND uuid = ?2",
-                     &s);
+    int rc = gw_store_prepare(st,
+                              "SELECT id, state FROM downlink WHERE kind = 'EFENTO_CONFIG'"
+                              " AND device_id = ?1 AND uuid = ?2",
+                              &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, device_id);
@@ -193,7 +178,7 @@ static int entry_state(struct gw_store *st, int64_t device_id, const char *uuid,
         rc = sqlite3_step(s);
         if (rc == SQLITE_ROW) {
             *id = sqlite3_column_int64(s, 0);
-            *state = state_of(col_text(s, 1));
+            *state = state_of(gw_store_col_text(s, 1));
             rc = 0;
         } else {
             rc = rc == SQLITE_DONE ? -ENOENT : -EIO;
@@ -216,7 +201,7 @@ int gw_store_api_efento_cancel(struct gw_store *st, int64_t device_id, const cha
     if (rc == 0 && state != GW_DL_QUEUED) {
         rc = -EBUSY;
     }
-    rc = rc != 0 ? rc : prepare(st, "DELETE FROM downlink WHERE id = ?1", &s);
+    rc = rc != 0 ? rc : gw_store_prepare(st, "DELETE FROM downlink WHERE id = ?1", &s);
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, id);
         rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;

@@ -20,29 +20,6 @@
 #include "gateway/gw_log.h"
 #include "gateway/gw_store_internal.h"
 
-static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
-        gw_log_err("store prepare failed err=\"%s\"", sqlite3_errmsg(st->db));
-        return -EIO;
-    }
-    return 0;
-}
-
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v != NULL) {
-        (void)sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-    } else {
-        (void)sqlite3_bind_null(s, i);
-    }
-}
-
-static const char *col_text(sqlite3_stmt *s, int i)
-{
-    return (const char *)sqlite3_column_text(s, i);
-}
-
 static int count_of(struct gw_store *st, sqlite3_stmt *s, int64_t *out)
 {
     int rc = sqlite3_step(s) == SQLITE_ROW ? 0 : -EIO;
@@ -71,13 +48,13 @@ static int walk_pending(sqlite3_stmt *s, int (*fn)(void *arg, const struct gw_ap
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         memset(&p, 0, sizeof(p));
         p.id = sqlite3_column_int64(s, 0);
-        p.kind = col_text(s, 1);
-        p.identifier = col_text(s, 2);
+        p.kind = gw_store_col_text(s, 1);
+        p.identifier = gw_store_col_text(s, 2);
         p.first_seen_ms = sqlite3_column_int64(s, 3);
         p.last_seen_ms = sqlite3_column_int64(s, 4);
         p.attempts = sqlite3_column_int64(s, 5);
-        p.peer = col_text(s, 6);
-        p.summary = col_text(s, 7);
+        p.peer = gw_store_col_text(s, 6);
+        p.summary = gw_store_col_text(s, 7);
         *is_found = true;
         rc = fn(arg, &p);
         if (rc != 0) {
@@ -95,10 +72,10 @@ int gw_store_api_pending_page(struct gw_store *st, const struct gw_api_pending_q
     sqlite3_stmt *s = NULL;
     bool is_found = false;
     char sql[1024];
-    int rc = prepare(st, "SELECT count(*) FROM pending_device " PENDING_WHERE, &s);
+    int rc = gw_store_prepare(st, "SELECT count(*) FROM pending_device " PENDING_WHERE, &s);
 
     if (rc == 0) {
-        bind_text_or_null(s, 1, q->text_search);
+        gw_store_bind_text_or_null(s, 1, q->text_search);
         rc = count_of(st, s, total);
     }
     sqlite3_finalize(s);
@@ -110,9 +87,9 @@ int gw_store_api_pending_page(struct gw_store *st, const struct gw_api_pending_q
                    PENDING_SELECT PENDING_WHERE "ORDER BY %s %s, id LIMIT ?2"
                                                 " OFFSET ?3",
                    cols[q->sort >= 0 && q->sort < 3 ? q->sort : 0], q->is_desc ? "DESC" : "ASC");
-    rc = prepare(st, sql, &s);
+    rc = gw_store_prepare(st, sql, &s);
     if (rc == 0) {
-        bind_text_or_null(s, 1, q->text_search);
+        gw_store_bind_text_or_null(s, 1, q->text_search);
         (void)sqlite3_bind_int64(s, 2, q->page_size);
         (void)sqlite3_bind_int64(s, 3, q->page * q->page_size);
         rc = walk_pending(s, fn, arg, &is_found);
@@ -126,7 +103,7 @@ int gw_store_api_pending_get(struct gw_store *st, int64_t id,
 {
     sqlite3_stmt *s = NULL;
     bool is_found = false;
-    int rc = prepare(st, PENDING_SELECT "WHERE id = ?1", &s);
+    int rc = gw_store_prepare(st, PENDING_SELECT "WHERE id = ?1", &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, id);
@@ -139,7 +116,7 @@ int gw_store_api_pending_get(struct gw_store *st, int64_t id,
 int gw_store_api_pending_delete(struct gw_store *st, int64_t id)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, "DELETE FROM pending_device WHERE id = ?1", &s);
+    int rc = gw_store_prepare(st, "DELETE FROM pending_device WHERE id = ?1", &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, id);
@@ -153,11 +130,11 @@ int gw_store_api_pending_delete(struct gw_store *st, int64_t id)
 int gw_store_api_device_label(struct gw_store *st, const char *name, const char *label)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, "UPDATE device SET label = ?2 WHERE name = ?1", &s);
+    int rc = gw_store_prepare(st, "UPDATE device SET label = ?2 WHERE name = ?1", &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-        bind_text_or_null(s, 2, label);
+        gw_store_bind_text_or_null(s, 2, label);
         rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
         rc = rc == 0 && sqlite3_changes(st->db) == 0 ? -ENOENT : rc;
     }
@@ -176,13 +153,13 @@ int gw_store_api_event_page(struct gw_store *st, const struct gw_api_event_query
     struct gw_api_event e;
     sqlite3_stmt *s = NULL;
     char sql[512];
-    int rc = prepare(st, "SELECT count(*) FROM event " EVENT_WHERE, &s);
+    int rc = gw_store_prepare(st, "SELECT count(*) FROM event " EVENT_WHERE, &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, q->device_id);
         (void)sqlite3_bind_int64(s, 2, q->start_ms);
         (void)sqlite3_bind_int64(s, 3, q->end_ms);
-        bind_text_or_null(s, 4, q->type);
+        gw_store_bind_text_or_null(s, 4, q->type);
         rc = count_of(st, s, total);
     }
     sqlite3_finalize(s);
@@ -194,21 +171,21 @@ int gw_store_api_event_page(struct gw_store *st, const struct gw_api_event_query
                    "SELECT id, ts_ms, type, body FROM event " EVENT_WHERE
                    "ORDER BY ts_ms %s, id %s LIMIT ?5 OFFSET ?6",
                    q->is_asc ? "ASC" : "DESC", q->is_asc ? "ASC" : "DESC");
-    rc = prepare(st, sql, &s);
+    rc = gw_store_prepare(st, sql, &s);
     if (rc != 0) {
         return rc;
     }
     (void)sqlite3_bind_int64(s, 1, q->device_id);
     (void)sqlite3_bind_int64(s, 2, q->start_ms);
     (void)sqlite3_bind_int64(s, 3, q->end_ms);
-    bind_text_or_null(s, 4, q->type);
+    gw_store_bind_text_or_null(s, 4, q->type);
     (void)sqlite3_bind_int64(s, 5, q->page_size);
     (void)sqlite3_bind_int64(s, 6, q->page * q->page_size);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         e.id = sqlite3_column_int64(s, 0);
         e.ts_ms = sqlite3_column_int64(s, 1);
-        e.type = col_text(s, 2);
-        e.body = col_text(s, 3);
+        e.type = gw_store_col_text(s, 2);
+        e.body = gw_store_col_text(s, 3);
         rc = fn(arg, &e);
         if (rc != 0) {
             goto out;
@@ -229,10 +206,11 @@ static int walk_groups(struct gw_store *st, const char *sql, const char *family,
                        void *arg)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, sql, &s);
+    int rc = gw_store_prepare(st, sql, &s);
 
     while (rc == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        rc = fn(arg, family, col_text(s, 0), col_text(s, 1), sqlite3_column_int64(s, 2));
+        rc = fn(arg, family, gw_store_col_text(s, 0), gw_store_col_text(s, 1),
+                sqlite3_column_int64(s, 2));
     }
     rc = rc == SQLITE_DONE ? 0 : rc;
     sqlite3_finalize(s);

@@ -28,38 +28,15 @@
 #include "gateway/gw_log.h"
 #include "gateway/gw_store_internal.h"
 
-static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
-        gw_log_err("store prepare failed err=\"%s\"", sqlite3_errmsg(st->db));
-        return -EIO;
-    }
-    return 0;
-}
-
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v != NULL) {
-        (void)sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-    } else {
-        (void)sqlite3_bind_null(s, i);
-    }
-}
-
-static const char *col_text(sqlite3_stmt *s, int i)
-{
-    return (const char *)sqlite3_column_text(s, i);
-}
-
 /* One int64 from a query with ?1 int64 and ?2 text; -ENOENT without a row. */
 static int one_int(struct gw_store *st, const char *sql, int64_t a, const char *b, int64_t *out)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, sql, &s);
+    int rc = gw_store_prepare(st, sql, &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, a);
-        bind_text_or_null(s, 2, b);
+        gw_store_bind_text_or_null(s, 2, b);
         rc = sqlite3_step(s);
         *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
         rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
@@ -85,17 +62,17 @@ static int walk_ota(sqlite3_stmt *s, int (*fn)(void *arg, const struct gw_api_ot
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         memset(&o, 0, sizeof(o));
         o.id = sqlite3_column_int64(s, 0);
-        o.uuid = col_text(s, 1);
-        o.profile_uuid = col_text(s, 2);
+        o.uuid = gw_store_col_text(s, 1);
+        o.profile_uuid = gw_store_col_text(s, 2);
         o.profile_id = sqlite3_column_int64(s, 3);
         o.is_software = sqlite3_column_int(s, 4) != 0;
-        o.title = col_text(s, 5);
-        o.version = col_text(s, 6);
-        o.tag = col_text(s, 7);
-        o.checksum_algorithm = col_text(s, 8);
-        o.checksum = col_text(s, 9);
-        o.content_type = col_text(s, 10);
-        o.file_name = col_text(s, 11);
+        o.title = gw_store_col_text(s, 5);
+        o.version = gw_store_col_text(s, 6);
+        o.tag = gw_store_col_text(s, 7);
+        o.checksum_algorithm = gw_store_col_text(s, 8);
+        o.checksum = gw_store_col_text(s, 9);
+        o.content_type = gw_store_col_text(s, 10);
+        o.file_name = gw_store_col_text(s, 11);
         o.size_bytes = sqlite3_column_int64(s, 12);
         o.has_data = sqlite3_column_int(s, 13) != 0;
         o.created_ms = sqlite3_column_int64(s, 14);
@@ -113,10 +90,10 @@ int gw_store_api_ota_get(struct gw_store *st, const char *uuid, int64_t id,
 {
     sqlite3_stmt *s = NULL;
     bool is_found = false;
-    int rc = prepare(st, OTA_SELECT "WHERE o.uuid = ?1 OR (?1 IS NULL AND o.id = ?2)", &s);
+    int rc = gw_store_prepare(st, OTA_SELECT "WHERE o.uuid = ?1 OR (?1 IS NULL AND o.id = ?2)", &s);
 
     if (rc == 0) {
-        bind_text_or_null(s, 1, uuid);
+        gw_store_bind_text_or_null(s, 1, uuid);
         (void)sqlite3_bind_int64(s, 2, id);
         rc = walk_ota(s, fn, arg, &is_found);
     }
@@ -141,8 +118,8 @@ static const char *const sort_cols[] = {
 
 static void bind_ota_query(sqlite3_stmt *s, const struct gw_api_ota_query *q)
 {
-    bind_text_or_null(s, 1, q->text_search);
-    bind_text_or_null(s, 2, q->profile_uuid);
+    gw_store_bind_text_or_null(s, 1, q->text_search);
+    gw_store_bind_text_or_null(s, 2, q->profile_uuid);
     (void)sqlite3_bind_int(s, 3, q->type);
     (void)sqlite3_bind_int(s, 4, q->is_with_data ? 1 : 0);
 }
@@ -153,10 +130,11 @@ int gw_store_api_ota_page(struct gw_store *st, const struct gw_api_ota_query *q,
     sqlite3_stmt *s = NULL;
     bool is_found = false;
     char sql[1536];
-    int rc = prepare(st,
-                     "SELECT count(*) FROM ota_package o LEFT JOIN device_profile p ON p.id ="
-                     " o.profile_id " OTA_WHERE,
-                     &s);
+    int rc =
+        gw_store_prepare(st,
+                         "SELECT count(*) FROM ota_package o LEFT JOIN device_profile p ON p.id ="
+                         " o.profile_id " OTA_WHERE,
+                         &s);
 
     if (rc == 0) {
         bind_ota_query(s, q);
@@ -172,7 +150,7 @@ int gw_store_api_ota_page(struct gw_store *st, const struct gw_api_ota_query *q,
                    OTA_SELECT OTA_WHERE "ORDER BY %s %s, o.created_ms, o.id"
                                         " LIMIT ?5 OFFSET ?6",
                    sort_cols[q->sort], q->is_desc ? "DESC" : "ASC");
-    rc = prepare(st, sql, &s);
+    rc = gw_store_prepare(st, sql, &s);
     if (rc == 0) {
         bind_ota_query(s, q);
         (void)sqlite3_bind_int64(s, 5, q->page_size);
@@ -196,11 +174,12 @@ int gw_store_api_ota_create(struct gw_store *st, const struct gw_api_ota_in *in,
         rc = one_int(st, "SELECT id FROM device_profile WHERE uuid = ?2 AND ?1 = 0", 0,
                      in->profile_uuid, &profile_id);
     }
-    rc = rc == 0 ? prepare(st,
-                           "INSERT INTO ota_package (uuid, profile_id, type, title, version, tag,"
-                           " created_ms) SELECT ?1, NULLIF(?2, 0), ?3, ?4, ?5, ?6, ?7 WHERE NOT"
-                           " EXISTS (SELECT 1 FROM ota_package WHERE title = ?4 AND version = ?5)",
-                           &s)
+    rc = rc == 0 ? gw_store_prepare(
+                       st,
+                       "INSERT INTO ota_package (uuid, profile_id, type, title, version, tag,"
+                       " created_ms) SELECT ?1, NULLIF(?2, 0), ?3, ?4, ?5, ?6, ?7 WHERE NOT"
+                       " EXISTS (SELECT 1 FROM ota_package WHERE title = ?4 AND version = ?5)",
+                       &s)
                  : rc;
     if (rc == 0) {
         gw_store_uuid_v4(uuid_out);
@@ -209,7 +188,7 @@ int gw_store_api_ota_create(struct gw_store *st, const struct gw_api_ota_in *in,
         (void)sqlite3_bind_text(s, 3, in->is_software ? "SOFTWARE" : "FIRMWARE", -1, SQLITE_STATIC);
         (void)sqlite3_bind_text(s, 4, in->title, -1, SQLITE_STATIC);
         (void)sqlite3_bind_text(s, 5, in->version, -1, SQLITE_STATIC);
-        bind_text_or_null(s, 6, in->tag);
+        gw_store_bind_text_or_null(s, 6, in->tag);
         (void)sqlite3_bind_int64(s, 7, now_ms);
         rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
         rc = rc == 0 && sqlite3_changes(st->db) == 0 ? -EEXIST : rc;
@@ -279,10 +258,11 @@ static int upload_checks(struct gw_store *st, const char *uuid, const struct gw_
 static int write_data(struct gw_store *st, int64_t id, const struct gw_api_ota_data *d)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "UPDATE ota_package SET data = ?2, size_bytes = ?3, checksum_algorithm = ?4,"
-                     " checksum = ?5, file_name = ?6, content_type = ?7 WHERE id = ?1",
-                     &s);
+    int rc = gw_store_prepare(
+        st,
+        "UPDATE ota_package SET data = ?2, size_bytes = ?3, checksum_algorithm = ?4,"
+        " checksum = ?5, file_name = ?6, content_type = ?7 WHERE id = ?1",
+        &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, id);
@@ -337,10 +317,10 @@ int gw_store_api_device_ota_set(struct gw_store *st, int64_t device_id, int64_t 
                                 int64_t sw_id)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "UPDATE device SET fw_package_id = NULLIF(?2, 0), sw_package_id ="
-                     " NULLIF(?3, 0) WHERE id = ?1",
-                     &s);
+    int rc = gw_store_prepare(st,
+                              "UPDATE device SET fw_package_id = NULLIF(?2, 0), sw_package_id ="
+                              " NULLIF(?3, 0) WHERE id = ?1",
+                              &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, device_id);
@@ -365,12 +345,13 @@ int gw_store_api_profile_ota_set(struct gw_store *st, int64_t profile_id, bool i
                                          " WHERE id = ?1 AND ?2 IS NULL",
                            profile_id, NULL, old_id)
                  : rc;
-    rc = rc == 0 ? prepare(st,
-                           is_software ? "UPDATE device_profile SET sw_package_id = NULLIF(?2, 0)"
-                                         " WHERE id = ?1"
-                                       : "UPDATE device_profile SET fw_package_id = NULLIF(?2, 0)"
-                                         " WHERE id = ?1",
-                           &s)
+    rc = rc == 0 ? gw_store_prepare(st,
+                                    is_software
+                                        ? "UPDATE device_profile SET sw_package_id = NULLIF(?2, 0)"
+                                          " WHERE id = ?1"
+                                        : "UPDATE device_profile SET fw_package_id = NULLIF(?2, 0)"
+                                          " WHERE id = ?1",
+                                    &s)
                  : rc;
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, profile_id);
@@ -385,12 +366,13 @@ int gw_store_api_profile_followers(struct gw_store *st, int64_t profile_id, bool
                                    int (*fn)(void *arg, int64_t device_id), void *arg)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     is_software ? "SELECT id FROM device WHERE profile_id = ?1 AND sw_package_id"
-                                   " IS NULL ORDER BY id"
-                                 : "SELECT id FROM device WHERE profile_id = ?1 AND fw_package_id"
-                                   " IS NULL ORDER BY id",
-                     &s);
+    int rc = gw_store_prepare(st,
+                              is_software
+                                  ? "SELECT id FROM device WHERE profile_id = ?1 AND sw_package_id"
+                                    " IS NULL ORDER BY id"
+                                  : "SELECT id FROM device WHERE profile_id = ?1 AND fw_package_id"
+                                    " IS NULL ORDER BY id",
+                              &s);
 
     if (rc != 0) {
         return rc;

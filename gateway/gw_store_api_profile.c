@@ -29,29 +29,6 @@
     " (SELECT count(*) FROM device d WHERE d.profile_id = p.id), p.coap_device_type"               \
     " FROM device_profile p "
 
-static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
-        gw_log_err("store prepare failed err=\"%s\"", sqlite3_errmsg(st->db));
-        return -EIO;
-    }
-    return 0;
-}
-
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v != NULL) {
-        (void)sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-    } else {
-        (void)sqlite3_bind_null(s, i);
-    }
-}
-
-static const char *col_text(sqlite3_stmt *s, int i)
-{
-    return (const char *)sqlite3_column_text(s, i);
-}
-
 static int walk_profiles(sqlite3_stmt *s, int (*fn)(void *arg, const struct gw_api_profile *p),
                          void *arg, bool *is_found)
 {
@@ -61,16 +38,17 @@ static int walk_profiles(sqlite3_stmt *s, int (*fn)(void *arg, const struct gw_a
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         memset(&p, 0, sizeof(p));
         p.id = sqlite3_column_int64(s, 0);
-        p.uuid = col_text(s, 1);
-        p.name = col_text(s, 2);
+        p.uuid = gw_store_col_text(s, 1);
+        p.name = gw_store_col_text(s, 2);
         p.is_default = sqlite3_column_int(s, 3) != 0;
         p.created_ms = sqlite3_column_int64(s, 4);
-        p.json = col_text(s, 5);
-        p.fw_uuid = col_text(s, 6);
-        p.sw_uuid = col_text(s, 7);
-        p.transport = col_text(s, 8);
+        p.json = gw_store_col_text(s, 5);
+        p.fw_uuid = gw_store_col_text(s, 6);
+        p.sw_uuid = gw_store_col_text(s, 7);
+        p.transport = gw_store_col_text(s, 8);
         p.n_devices = sqlite3_column_int64(s, 10);
-        p.is_efento = col_text(s, 11) != NULL && strcmp(col_text(s, 11), "EFENTO") == 0;
+        p.is_efento =
+            gw_store_col_text(s, 11) != NULL && strcmp(gw_store_col_text(s, 11), "EFENTO") == 0;
         *is_found = true;
         rc = fn(arg, &p);
         if (rc != 0) {
@@ -85,15 +63,16 @@ int gw_store_api_profile_get(struct gw_store *st, const char *uuid, const char *
 {
     sqlite3_stmt *s = NULL;
     bool is_found = false;
-    int rc = prepare(st,
-                     PROFILE_SELECT "WHERE (?1 IS NOT NULL AND p.uuid = ?1) OR (?2 IS NOT NULL AND"
-                                    " p.name = ?2) OR (?1 IS NULL AND ?2 IS NULL AND"
-                                    " p.is_default = 1)",
-                     &s);
+    int rc = gw_store_prepare(st,
+                              PROFILE_SELECT
+                              "WHERE (?1 IS NOT NULL AND p.uuid = ?1) OR (?2 IS NOT NULL AND"
+                              " p.name = ?2) OR (?1 IS NULL AND ?2 IS NULL AND"
+                              " p.is_default = 1)",
+                              &s);
 
     if (rc == 0) {
-        bind_text_or_null(s, 1, uuid);
-        bind_text_or_null(s, 2, uuid == NULL ? name : NULL);
+        gw_store_bind_text_or_null(s, 1, uuid);
+        gw_store_bind_text_or_null(s, 2, uuid == NULL ? name : NULL);
         rc = walk_profiles(s, fn, arg, &is_found);
     }
     sqlite3_finalize(s);
@@ -120,15 +99,16 @@ static const char *sort_column(enum gw_api_profile_sort sort)
 static int profile_count(struct gw_store *st, const struct gw_api_profile_query *q, int64_t *total)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "SELECT count(*) FROM device_profile p WHERE (?1 IS NULL OR"
-                     " instr(lower(p.name), lower(?1)) > 0) AND (?2 IS NULL OR"
-                     " COALESCE(json_extract(p.profile_json, '$.transportType'), 'DEFAULT') = ?2)",
-                     &s);
+    int rc = gw_store_prepare(
+        st,
+        "SELECT count(*) FROM device_profile p WHERE (?1 IS NULL OR"
+        " instr(lower(p.name), lower(?1)) > 0) AND (?2 IS NULL OR"
+        " COALESCE(json_extract(p.profile_json, '$.transportType'), 'DEFAULT') = ?2)",
+        &s);
 
     if (rc == 0) {
-        bind_text_or_null(s, 1, q->text_search);
-        bind_text_or_null(s, 2, q->transport);
+        gw_store_bind_text_or_null(s, 1, q->text_search);
+        gw_store_bind_text_or_null(s, 2, q->transport);
         rc = sqlite3_step(s) == SQLITE_ROW ? 0 : -EIO;
         *total = rc == 0 ? sqlite3_column_int64(s, 0) : 0;
     }
@@ -153,10 +133,10 @@ int gw_store_api_profile_page(struct gw_store *st, const struct gw_api_profile_q
                                   " (?2 IS NULL OR transport = ?2) ORDER BY %s %s, p.created_ms,"
                                   " p.id LIMIT ?3 OFFSET ?4",
                    sort_column(q->sort), q->is_desc ? "DESC" : "ASC");
-    rc = prepare(st, sql, &s);
+    rc = gw_store_prepare(st, sql, &s);
     if (rc == 0) {
-        bind_text_or_null(s, 1, q->text_search);
-        bind_text_or_null(s, 2, q->transport);
+        gw_store_bind_text_or_null(s, 1, q->text_search);
+        gw_store_bind_text_or_null(s, 2, q->transport);
         (void)sqlite3_bind_int64(s, 3, q->page_size);
         (void)sqlite3_bind_int64(s, 4, q->page * q->page_size);
         rc = walk_profiles(s, fn, arg, &is_found);
@@ -169,7 +149,7 @@ int gw_store_api_profile_page(struct gw_store *st, const struct gw_api_profile_q
 static int exec2(struct gw_store *st, const char *sql, const char *a, const char *b)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, sql, &s);
+    int rc = gw_store_prepare(st, sql, &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);

@@ -18,15 +18,6 @@
 #include "gateway/gw_log.h"
 #include "gateway/gw_store_internal.h"
 
-static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
-        gw_log_err("store prepare failed err=\"%s\"", sqlite3_errmsg(st->db));
-        return -EIO;
-    }
-    return 0;
-}
-
 int gw_store_api_ts_save(struct gw_store *st, int64_t device_id, const struct profile_batch *batch)
 {
     size_t i;
@@ -52,7 +43,7 @@ static int exec_range(struct gw_store *st, const char *sql, int64_t device_id, c
                       int64_t start_ms, int64_t end_ms)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, sql, &s);
+    int rc = gw_store_prepare(st, sql, &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, device_id);
@@ -124,14 +115,15 @@ int gw_store_api_ts_history(struct gw_store *st, int64_t device_id, const char *
     sqlite3_stmt *s = NULL;
     int rc;
 
-    rc = prepare(st,
-                 is_asc ? "SELECT key, ts_ms, type, v_long, v_double, v_str FROM ts_kv"
-                          " WHERE device_id = ?1 AND key = ?2 AND ts_ms >= ?3 AND ts_ms < ?4"
-                          " ORDER BY ts_ms ASC LIMIT ?5"
-                        : "SELECT key, ts_ms, type, v_long, v_double, v_str FROM ts_kv"
-                          " WHERE device_id = ?1 AND key = ?2 AND ts_ms >= ?3 AND ts_ms < ?4"
-                          " ORDER BY ts_ms DESC LIMIT ?5",
-                 &s);
+    rc = gw_store_prepare(st,
+                          is_asc
+                              ? "SELECT key, ts_ms, type, v_long, v_double, v_str FROM ts_kv"
+                                " WHERE device_id = ?1 AND key = ?2 AND ts_ms >= ?3 AND ts_ms < ?4"
+                                " ORDER BY ts_ms ASC LIMIT ?5"
+                              : "SELECT key, ts_ms, type, v_long, v_double, v_str FROM ts_kv"
+                                " WHERE device_id = ?1 AND key = ?2 AND ts_ms >= ?3 AND ts_ms < ?4"
+                                " ORDER BY ts_ms DESC LIMIT ?5",
+                          &s);
     if (rc != 0) {
         return rc;
     }
@@ -183,13 +175,14 @@ int gw_store_api_ts_agg(struct gw_store *st, const struct gw_api_ts_agg_query *q
     if (q->interval_ms <= 0 || q->end_ms <= q->start_ms) {
         return q->interval_ms <= 0 ? -EINVAL : 0;
     }
-    rc = prepare(st,
-                 "SELECT (ts_ms - ?3) / ?5 AS b, count(*), sum(type = 2), sum(type = 3),"
-                 " min(" NUM "), max(" NUM "), total(" NUM "), sum(CASE type WHEN 2 THEN v_long"
-                 " END), min(CASE type WHEN 4 THEN v_str END), max(CASE type WHEN 4 THEN v_str"
-                 " END) FROM ts_kv WHERE device_id = ?1 AND key = ?2 AND ts_ms >= ?3 AND"
-                 " ts_ms < ?4 GROUP BY b ORDER BY b",
-                 &s);
+    rc = gw_store_prepare(
+        st,
+        "SELECT (ts_ms - ?3) / ?5 AS b, count(*), sum(type = 2), sum(type = 3),"
+        " min(" NUM "), max(" NUM "), total(" NUM "), sum(CASE type WHEN 2 THEN v_long"
+        " END), min(CASE type WHEN 4 THEN v_str END), max(CASE type WHEN 4 THEN v_str"
+        " END) FROM ts_kv WHERE device_id = ?1 AND key = ?2 AND ts_ms >= ?3 AND"
+        " ts_ms < ?4 GROUP BY b ORDER BY b",
+        &s);
     if (rc != 0) {
         return rc;
     }

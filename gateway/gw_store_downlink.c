@@ -59,23 +59,15 @@ static enum gw_dl_kind kind_from_text(const unsigned char *t)
     return GW_DL_RPC;
 }
 
-static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
-        gw_log_err("store prepare failed err=\"%s\"", sqlite3_errmsg(st->db));
-        return -EIO;
-    }
-    return 0;
-}
-
 static int count_unfinished(struct gw_store *st, int64_t device_id, int64_t *out)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "SELECT count(*) FROM downlink WHERE device_id = ?1 AND state IN"
-                     " ('QUEUED','SENT','TIMEOUT') OR (device_id = ?1 AND state = 'DELIVERED'"
-                     " AND kind = 'RPC' AND is_oneway = 0)",
-                     &s);
+    int rc =
+        gw_store_prepare(st,
+                         "SELECT count(*) FROM downlink WHERE device_id = ?1 AND state IN"
+                         " ('QUEUED','SENT','TIMEOUT') OR (device_id = ?1 AND state = 'DELIVERED'"
+                         " AND kind = 'RPC' AND is_oneway = 0)",
+                         &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, device_id);
@@ -108,15 +100,16 @@ static int next_rpc_id(struct gw_store *st, int64_t device_id, int32_t *out)
     int64_t id;
     int rc, tries;
 
-    rc = prepare(st, "SELECT next_rpc_id FROM device WHERE id = ?1", &get);
+    rc = gw_store_prepare(st, "SELECT next_rpc_id FROM device WHERE id = ?1", &get);
     if (rc == 0) {
-        rc = prepare(st,
-                     "SELECT 1 FROM downlink WHERE device_id = ?1 AND kind = 'RPC' AND rpc_id = ?2"
-                     " AND state IN ('QUEUED','SENT','DELIVERED','TIMEOUT')",
-                     &used);
+        rc = gw_store_prepare(
+            st,
+            "SELECT 1 FROM downlink WHERE device_id = ?1 AND kind = 'RPC' AND rpc_id = ?2"
+            " AND state IN ('QUEUED','SENT','DELIVERED','TIMEOUT')",
+            &used);
     }
     if (rc == 0) {
-        rc = prepare(st, "UPDATE device SET next_rpc_id = ?2 WHERE id = ?1", &set);
+        rc = gw_store_prepare(st, "UPDATE device SET next_rpc_id = ?2 WHERE id = ?1", &set);
     }
     if (rc != 0) {
         goto out;
@@ -152,10 +145,11 @@ static int insert_downlink(struct gw_store *st, int64_t device_id, enum gw_dl_ki
 {
     sqlite3_stmt *s = NULL;
     char uuid[37];
-    int rc = prepare(st,
-                     "INSERT INTO downlink (uuid, device_id, kind, rpc_id, is_oneway, method, body,"
-                     " created_ms, expiration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                     &s);
+    int rc = gw_store_prepare(
+        st,
+        "INSERT INTO downlink (uuid, device_id, kind, rpc_id, is_oneway, method, body,"
+        " created_ms, expiration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        &s);
 
     if (rc != 0) {
         return rc;
@@ -277,7 +271,7 @@ int gw_store_attribute_delete(struct gw_store *st, int64_t device_id, enum gw_at
                               const char *key)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(
+    int rc = gw_store_prepare(
         st, "DELETE FROM attribute_kv WHERE device_id = ?1 AND scope = ?2 AND key = ?3", &s);
 
     if (rc == 0) {
@@ -400,10 +394,11 @@ static int render_attributes(struct gw_store *st, int64_t device_id, json_t *upd
     const char *key;
     json_t *val;
     bool is_first = true;
-    int rc = prepare(st,
-                     "SELECT type, v_long, v_double, v_str FROM attribute_kv WHERE device_id = ?1"
-                     " AND scope = 2 AND key = ?2",
-                     &s);
+    int rc = gw_store_prepare(
+        st,
+        "SELECT type, v_long, v_double, v_str FROM attribute_kv WHERE device_id = ?1"
+        " AND scope = 2 AND key = ?2",
+        &s);
 
     rc = rc == 0 ? buf_add(&b, "{", 1) : rc;
     json_object_foreach(updated, key, val)
@@ -512,11 +507,11 @@ int gw_store_dl_next(struct gw_store *st, int64_t device_id, bool has_rpc_obs, b
     memset(out, 0, sizeof(*out));
     rc = gw_store_dl_expire(st, now_ms) >= 0 ? 0 : -EIO;
     if (rc == 0) {
-        rc = prepare(st,
-                     "SELECT id, kind, rpc_id, is_oneway, method, body FROM downlink WHERE"
-                     " device_id = ?1 AND state IN ('QUEUED','TIMEOUT') AND kind IN"
-                     " ('RPC','ATTRIBUTES') ORDER BY id",
-                     &s);
+        rc = gw_store_prepare(st,
+                              "SELECT id, kind, rpc_id, is_oneway, method, body FROM downlink WHERE"
+                              " device_id = ?1 AND state IN ('QUEUED','TIMEOUT') AND kind IN"
+                              " ('RPC','ATTRIBUTES') ORDER BY id",
+                              &s);
     }
     if (rc != 0 || updated == NULL || deleted == NULL) {
         rc = rc != 0 ? rc : -ENOMEM;
@@ -576,22 +571,24 @@ static int set_one(struct gw_store *st, int64_t device_id, int64_t id, enum gw_d
 
     if (state == GW_DL_TIMEOUT) {
         /* A timed-out send is a try; past the retries the entry fails for good. */
-        rc = prepare(st,
-                     "UPDATE downlink SET retries = retries + 1, state = CASE WHEN retries + 1 >"
-                     " max_retries THEN 'FAILED' ELSE 'TIMEOUT' END, completed_ms = CASE WHEN"
-                     " retries + 1 > max_retries THEN ?2 ELSE completed_ms END WHERE id = ?1"
-                     " AND state = 'SENT' RETURNING state",
-                     &s);
+        rc = gw_store_prepare(
+            st,
+            "UPDATE downlink SET retries = retries + 1, state = CASE WHEN retries + 1 >"
+            " max_retries THEN 'FAILED' ELSE 'TIMEOUT' END, completed_ms = CASE WHEN"
+            " retries + 1 > max_retries THEN ?2 ELSE completed_ms END WHERE id = ?1"
+            " AND state = 'SENT' RETURNING state",
+            &s);
     } else {
-        rc = prepare(st,
-                     "UPDATE downlink SET state = ?3, response = COALESCE(?4, response),"
-                     " sent_ms = CASE WHEN ?3 = 'SENT' THEN ?2 ELSE sent_ms END,"
-                     " delivered_ms = CASE WHEN ?3 = 'DELIVERED' THEN ?2 ELSE delivered_ms END,"
-                     " completed_ms = CASE WHEN ?3 IN ('SUCCESSFUL','EXPIRED','FAILED') OR"
-                     " (?3 = 'DELIVERED' AND (is_oneway = 1 OR kind <> 'RPC')) THEN ?2 ELSE"
-                     " completed_ms END WHERE id = ?1 AND state IN (" ALLOWED_FROM ")"
-                     " RETURNING state",
-                     &s);
+        rc = gw_store_prepare(
+            st,
+            "UPDATE downlink SET state = ?3, response = COALESCE(?4, response),"
+            " sent_ms = CASE WHEN ?3 = 'SENT' THEN ?2 ELSE sent_ms END,"
+            " delivered_ms = CASE WHEN ?3 = 'DELIVERED' THEN ?2 ELSE delivered_ms END,"
+            " completed_ms = CASE WHEN ?3 IN ('SUCCESSFUL','EXPIRED','FAILED') OR"
+            " (?3 = 'DELIVERED' AND (is_oneway = 1 OR kind <> 'RPC')) THEN ?2 ELSE"
+            " completed_ms END WHERE id = ?1 AND state IN (" ALLOWED_FROM ")"
+            " RETURNING state",
+            &s);
     }
     if (rc != 0) {
         return rc;
@@ -643,11 +640,12 @@ int gw_store_rpc_response(struct gw_store *st, int64_t device_id, int32_t rpc_id
     int rc = gw_store_tx_begin(st);
 
     if (rc == 0) {
-        rc = prepare(st,
-                     "SELECT id FROM downlink WHERE device_id = ?1 AND kind = 'RPC' AND rpc_id = ?2"
-                     " AND is_oneway = 0 AND state IN ('SENT','DELIVERED','TIMEOUT') ORDER BY id"
-                     " DESC LIMIT 1",
-                     &s);
+        rc = gw_store_prepare(
+            st,
+            "SELECT id FROM downlink WHERE device_id = ?1 AND kind = 'RPC' AND rpc_id = ?2"
+            " AND is_oneway = 0 AND state IN ('SENT','DELIVERED','TIMEOUT') ORDER BY id"
+            " DESC LIMIT 1",
+            &s);
     }
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, device_id);
@@ -665,7 +663,7 @@ int gw_store_rpc_response(struct gw_store *st, int64_t device_id, int32_t rpc_id
 static int exec_bound(struct gw_store *st, const char *sql, int64_t a, int64_t b)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, sql, &s);
+    int rc = gw_store_prepare(st, sql, &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, a);
@@ -700,10 +698,10 @@ int gw_store_dl_new_devices(struct gw_store *st, int64_t *last_id,
                             void (*fn)(void *arg, int64_t device_id), void *arg)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "SELECT device_id, max(id) FROM downlink WHERE id > ?1 AND state IN"
-                     " ('QUEUED','TIMEOUT') GROUP BY device_id",
-                     &s);
+    int rc = gw_store_prepare(st,
+                              "SELECT device_id, max(id) FROM downlink WHERE id > ?1 AND state IN"
+                              " ('QUEUED','TIMEOUT') GROUP BY device_id",
+                              &s);
 
     if (rc != 0) {
         return rc;
@@ -758,7 +756,7 @@ int gw_store_dl_list(struct gw_store *st, int64_t device_id, int64_t limit,
 {
     sqlite3_stmt *s = NULL;
     bool found = false;
-    int rc = prepare(st, DL_COLUMNS "WHERE device_id = ?1 ORDER BY id LIMIT ?2", &s);
+    int rc = gw_store_prepare(st, DL_COLUMNS "WHERE device_id = ?1 ORDER BY id LIMIT ?2", &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, device_id);
@@ -774,7 +772,7 @@ int gw_store_dl_get(struct gw_store *st, int64_t id,
 {
     sqlite3_stmt *s = NULL;
     bool found = false;
-    int rc = prepare(st, DL_COLUMNS "WHERE id = ?1", &s);
+    int rc = gw_store_prepare(st, DL_COLUMNS "WHERE id = ?1", &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, id);

@@ -41,15 +41,6 @@
 #define EVENTS_KEPT   1000 /* device event log entries (section 9) */
 #define SETTINGS_PATH "$.profileData.transportConfiguration.coapDeviceTypeConfiguration"
 
-static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
-        gw_log_err("store prepare failed err=\"%s\"", sqlite3_errmsg(st->db));
-        return -EIO;
-    }
-    return 0;
-}
-
 static void copy_text(char *dst, size_t cap, const unsigned char *src)
 {
     (void)snprintf(dst, cap, "%s", src != NULL ? (const char *)src : "");
@@ -94,7 +85,7 @@ int gw_store_efento_device(struct gw_store *st, const char *token, size_t token_
                            struct gw_efento_device *out)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(
+    int rc = gw_store_prepare(
         st,
         "SELECT d.id, d.name, p.id, p.name, p.coap_device_type = 'EFENTO',"
         " json_extract(p.profile_json, '" SETTINGS_PATH "'),"
@@ -147,10 +138,11 @@ int gw_store_efento_profiles(struct gw_store *st,
 {
     struct gw_efento_profile p;
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "SELECT id, name, json_extract(profile_json, '" SETTINGS_PATH "') FROM"
-                     " device_profile WHERE coap_device_type = 'EFENTO' ORDER BY name",
-                     &s);
+    int rc =
+        gw_store_prepare(st,
+                         "SELECT id, name, json_extract(profile_json, '" SETTINGS_PATH "') FROM"
+                         " device_profile WHERE coap_device_type = 'EFENTO' ORDER BY name",
+                         &s);
 
     if (rc != 0) {
         return rc;
@@ -189,13 +181,14 @@ int gw_store_efento_dl_open(struct gw_store *st, int64_t device_id, int64_t now_
                             struct gw_efento_dl *out, size_t cap, size_t *n_out)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "SELECT id, state, retries, COALESCE(sent_ms, 0),"
-                     " COALESCE(json_extract(additional_info, '$.mid'), -1), body FROM downlink"
-                     " WHERE device_id = ?1 AND kind = 'EFENTO_CONFIG' AND completed_ms IS NULL"
-                     " AND (state IN ('SENT','DELIVERED') OR (state IN ('QUEUED','TIMEOUT')"
-                     " AND expiration_ms > ?2)) ORDER BY id LIMIT ?3",
-                     &s);
+    int rc =
+        gw_store_prepare(st,
+                         "SELECT id, state, retries, COALESCE(sent_ms, 0),"
+                         " COALESCE(json_extract(additional_info, '$.mid'), -1), body FROM downlink"
+                         " WHERE device_id = ?1 AND kind = 'EFENTO_CONFIG' AND completed_ms IS NULL"
+                         " AND (state IN ('SENT','DELIVERED') OR (state IN ('QUEUED','TIMEOUT')"
+                         " AND expiration_ms > ?2)) ORDER BY id LIMIT ?3",
+                         &s);
 
     *n_out = 0;
     if (rc != 0) {
@@ -256,7 +249,7 @@ int gw_store_efento_queue(struct gw_store *st, int64_t device_id, const char *se
     int rc = gw_store_tx_begin(st);
 
     if (rc == 0) {
-        rc = prepare(
+        rc = gw_store_prepare(
             st,
             "SELECT p.coap_device_type = 'EFENTO', json_extract(p.profile_json, '" SETTINGS_PATH
             "'), (SELECT count(*) FROM downlink WHERE device_id = d.id AND completed_ms"
@@ -278,9 +271,9 @@ int gw_store_efento_queue(struct gw_store *st, int64_t device_id, const char *se
     }
     sqlite3_finalize(s);
     s = NULL;
-    rc = rc != 0
-             ? rc
-             : prepare(st,
+    rc = rc != 0 ? rc
+                 : gw_store_prepare(
+                       st,
                        "INSERT INTO downlink (uuid, device_id, kind, is_oneway, body, max_retries,"
                        " created_ms, expiration_ms) VALUES (?1, ?2, 'EFENTO_CONFIG', 1, ?3, ?4,"
                        " ?5, ?6)",
@@ -354,10 +347,11 @@ static json_t *parts_load(struct gw_store *st, int64_t device_id)
     sqlite3_stmt *s = NULL;
     json_t *root = NULL;
 
-    if (prepare(st,
-                "SELECT v_str FROM attribute_kv WHERE device_id = ?1 AND scope = 3 AND key = "
-                "'" KEY_PARTS "'",
-                &s) != 0) {
+    if (gw_store_prepare(
+            st,
+            "SELECT v_str FROM attribute_kv WHERE device_id = ?1 AND scope = 3 AND key = "
+            "'" KEY_PARTS "'",
+            &s) != 0) {
         return NULL;
     }
     (void)sqlite3_bind_int64(s, 1, device_id);
@@ -500,13 +494,13 @@ static int counter_add(struct gw_store *st, int64_t device_id, const char *key, 
                        int64_t now_ms)
 {
     sqlite3_stmt *s = NULL;
-    int rc =
-        prepare(st,
-                "INSERT INTO attribute_kv (device_id, scope, key, last_update_ms, type, v_long)"
-                " VALUES (?1, 3, ?2, ?3, 2, ?4) ON CONFLICT (device_id, scope, key) DO UPDATE"
-                " SET v_long = COALESCE(attribute_kv.v_long, 0) + excluded.v_long,"
-                " last_update_ms = excluded.last_update_ms, type = 2",
-                &s);
+    int rc = gw_store_prepare(
+        st,
+        "INSERT INTO attribute_kv (device_id, scope, key, last_update_ms, type, v_long)"
+        " VALUES (?1, 3, ?2, ?3, 2, ?4) ON CONFLICT (device_id, scope, key) DO UPDATE"
+        " SET v_long = COALESCE(attribute_kv.v_long, 0) + excluded.v_long,"
+        " last_update_ms = excluded.last_update_ms, type = 2",
+        &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, device_id);
@@ -550,8 +544,8 @@ static int add_events(struct gw_store *st, const struct gw_efento_commit *c)
     for (i = 0; rc == 0 && i < c->n_events; i++) {
         const struct gw_efento_event *e = &c->events[i];
         if (e->is_once) {
-            rc = prepare(st, "SELECT 1 FROM event WHERE device_id = ?1 AND type = ?2 AND body = ?3",
-                         &s);
+            rc = gw_store_prepare(
+                st, "SELECT 1 FROM event WHERE device_id = ?1 AND type = ?2 AND body = ?3", &s);
             if (rc == 0) {
                 (void)sqlite3_bind_int64(s, 1, c->device_id);
                 (void)sqlite3_bind_text(s, 2, e->type, -1, SQLITE_STATIC);
@@ -569,10 +563,11 @@ static int add_events(struct gw_store *st, const struct gw_efento_commit *c)
         added++;
     }
     if (rc == 0 && added > 0) {
-        rc = prepare(st,
-                     "DELETE FROM event WHERE device_id = ?1 AND id <= (SELECT id FROM event WHERE"
-                     " device_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-                     &s);
+        rc = gw_store_prepare(
+            st,
+            "DELETE FROM event WHERE device_id = ?1 AND id <= (SELECT id FROM event WHERE"
+            " device_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+            &s);
         if (rc == 0) {
             (void)sqlite3_bind_int64(s, 1, c->device_id);
             (void)sqlite3_bind_int(s, 2, EVENTS_KEPT);
@@ -613,7 +608,7 @@ static int apply_change(struct gw_store *st, const struct gw_efento_commit *c,
 {
     sqlite3_stmt *s = NULL;
     char body[96];
-    int rc = prepare(st, change_sql(ch->state), &s);
+    int rc = gw_store_prepare(st, change_sql(ch->state), &s);
 
     if (rc != 0) {
         return rc;

@@ -20,15 +20,6 @@
 
 #define PENDING_HEX_MAX 64 /* bytes of a frame kept in a pending entry */
 
-static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
-        gw_log_err("store prepare failed err=\"%s\"", sqlite3_errmsg(st->db));
-        return -EIO;
-    }
-    return 0;
-}
-
 static void copy_text(char *dst, size_t cap, const unsigned char *src)
 {
     (void)snprintf(dst, cap, "%s", src != NULL ? (const char *)src : "");
@@ -80,9 +71,9 @@ int gw_store_efento_pending_note(struct gw_store *st, const struct gw_efento_pen
     int rc = text != NULL ? gw_store_tx_begin(st) : -ENOMEM;
 
     pending_kind(p->token_option, kind, sizeof(kind));
-    rc = rc != 0
-             ? rc
-             : prepare(st,
+    rc = rc != 0 ? rc
+                 : gw_store_prepare(
+                       st,
                        "INSERT INTO pending_device (kind, identifier, first_seen_ms, last_seen_ms,"
                        " seen_count, peer, last_payload) VALUES (?1, ?2, ?3, ?3, 1, ?4, ?5)"
                        " ON CONFLICT (kind, identifier) DO UPDATE SET last_seen_ms ="
@@ -101,9 +92,9 @@ int gw_store_efento_pending_note(struct gw_store *st, const struct gw_efento_pen
     }
     sqlite3_finalize(s);
     s = NULL;
-    rc = rc != 0
-             ? rc
-             : prepare(st,
+    rc = rc != 0 ? rc
+                 : gw_store_prepare(
+                       st,
                        "DELETE FROM pending_device WHERE kind LIKE 'EFENTO%' AND (SELECT count(*)"
                        " FROM pending_device WHERE kind LIKE 'EFENTO%') > ?1 AND id NOT IN"
                        " (SELECT id FROM pending_device WHERE kind LIKE 'EFENTO%' ORDER BY"
@@ -151,8 +142,8 @@ int gw_store_efento_pending_list(struct gw_store *st,
 {
     struct gw_efento_pending p;
     sqlite3_stmt *s = NULL;
-    int rc =
-        prepare(st, PENDING_COLUMNS "WHERE kind LIKE 'EFENTO%' ORDER BY last_seen_ms DESC", &s);
+    int rc = gw_store_prepare(
+        st, PENDING_COLUMNS "WHERE kind LIKE 'EFENTO%' ORDER BY last_seen_ms DESC", &s);
 
     if (rc != 0) {
         return rc;
@@ -225,10 +216,11 @@ int gw_store_efento_pending_approve(struct gw_store *st, const char *token, cons
     struct gw_efento_pending p;
     sqlite3_stmt *s = NULL;
     char tok[GW_STORE_TOKEN_MAX], kind[32];
-    int rc = prepare(st,
-                     PENDING_COLUMNS "WHERE kind LIKE 'EFENTO%' AND identifier = ?1 ORDER BY"
-                                     " last_seen_ms DESC LIMIT 1",
-                     &s);
+    int rc =
+        gw_store_prepare(st,
+                         PENDING_COLUMNS "WHERE kind LIKE 'EFENTO%' AND identifier = ?1 ORDER BY"
+                                         " last_seen_ms DESC LIMIT 1",
+                         &s);
 
     err[0] = '\0';
     if (rc != 0) {
@@ -274,7 +266,8 @@ int gw_store_efento_pending_approve(struct gw_store *st, const char *token, cons
                              err_len);
     if (rc == 0) {
         pending_kind(p.token_option, kind, sizeof(kind));
-        rc = prepare(st, "DELETE FROM pending_device WHERE kind = ?1 AND identifier = ?2", &s);
+        rc = gw_store_prepare(st, "DELETE FROM pending_device WHERE kind = ?1 AND identifier = ?2",
+                              &s);
         if (rc == 0) {
             (void)sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
             (void)sqlite3_bind_text(s, 2, p.token, -1, SQLITE_STATIC);
@@ -312,8 +305,9 @@ int gw_store_efento_auto_accept(struct gw_store *st, const char *token, const ch
         return rc;
     }
     gw_log_notice("efento sensor auto-accepted dev=\"%s\" profile=\"%s\"", name, profile);
-    if (prepare(st, "DELETE FROM pending_device WHERE kind LIKE 'EFENTO%' AND identifier = ?1",
-                &s) == 0) {
+    if (gw_store_prepare(st,
+                         "DELETE FROM pending_device WHERE kind LIKE 'EFENTO%' AND identifier = ?1",
+                         &s) == 0) {
         (void)sqlite3_bind_text(s, 1, token, -1, SQLITE_STATIC);
         (void)sqlite3_step(s);
     }

@@ -55,6 +55,15 @@ void gw_store_column_value(sqlite3_stmt *s, int col, struct profile_value *v);
 /* Walks rows of (key, ts, type, v_long, v_double, v_str[, scope at scope_col]) into fn. */
 int gw_store_walk_kv(sqlite3_stmt *s, int scope_col, gw_store_kv_fn fn, void *arg);
 
+/* Prepares a statement, logging SQLite's message on failure. Returns: 0, -EIO. */
+int gw_store_prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s);
+
+/* Binds text, or NULL when v is NULL, to parameter i. */
+void gw_store_bind_text_or_null(sqlite3_stmt *s, int i, const char *v);
+
+/* Returns: the text of column i (borrowed until the next step), or NULL. */
+const char *gw_store_col_text(sqlite3_stmt *s, int i);
+
 /* Wall-clock time in ms since the Unix epoch. */
 int64_t gw_store_now_ms(void);
 

@@ -13,22 +13,18 @@
 
 #define ATTR_EXPIRY_MS 86400000
 
-static int prep(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    return sqlite3_prepare_v2(st->db, sql, -1, s, NULL) == SQLITE_OK ? 0 : -EIO;
-}
-
 int gw_store_ota_add(struct gw_store *st, bool is_software, const char *title, const char *version,
                      const uint8_t *data, size_t len, const char *checksum_algorithm,
                      const char *checksum, int64_t now_ms, int64_t *id_out)
 {
     sqlite3_stmt *s = NULL;
     char uuid[37];
-    int rc = prep(st,
-                  "INSERT INTO ota_package (uuid, type, title, version, checksum_algorithm,"
-                  " checksum, size_bytes, data, content_type, created_ms) VALUES (?1, ?2, ?3, ?4,"
-                  " ?5, ?6, ?7, ?8, 'application/octet-stream', ?9)",
-                  &s);
+    int rc = gw_store_prepare(
+        st,
+        "INSERT INTO ota_package (uuid, type, title, version, checksum_algorithm,"
+        " checksum, size_bytes, data, content_type, created_ms) VALUES (?1, ?2, ?3, ?4,"
+        " ?5, ?6, ?7, ?8, 'application/octet-stream', ?9)",
+        &s);
 
     if (rc == 0) {
         gw_store_uuid_v4(uuid);
@@ -75,7 +71,7 @@ static void row_info(sqlite3_stmt *s, struct gw_ota_info *out)
 int gw_store_ota_get(struct gw_store *st, int64_t package_id, struct gw_ota_info *out)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prep(st, OTA_COLUMNS "FROM ota_package WHERE id = ?1", &s);
+    int rc = gw_store_prepare(st, OTA_COLUMNS "FROM ota_package WHERE id = ?1", &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, package_id);
@@ -96,13 +92,13 @@ int gw_store_ota_for_device(struct gw_store *st, int64_t device_id, bool is_soft
 {
     sqlite3_stmt *s = NULL;
     int64_t id = 0;
-    int rc =
-        prep(st,
-             is_software ? "SELECT COALESCE(d.sw_package_id, p.sw_package_id) FROM device d JOIN"
-                           " device_profile p ON p.id = d.profile_id WHERE d.id = ?1"
-                         : "SELECT COALESCE(d.fw_package_id, p.fw_package_id) FROM device d JOIN"
-                           " device_profile p ON p.id = d.profile_id WHERE d.id = ?1",
-             &s);
+    int rc = gw_store_prepare(
+        st,
+        is_software ? "SELECT COALESCE(d.sw_package_id, p.sw_package_id) FROM device d JOIN"
+                      " device_profile p ON p.id = d.profile_id WHERE d.id = ?1"
+                    : "SELECT COALESCE(d.fw_package_id, p.fw_package_id) FROM device d JOIN"
+                      " device_profile p ON p.id = d.profile_id WHERE d.id = ?1",
+        &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, device_id);
@@ -141,7 +137,7 @@ int gw_store_ota_list(struct gw_store *st, int (*fn)(void *arg, const struct gw_
 {
     sqlite3_stmt *s = NULL;
     struct gw_ota_info info;
-    int rc = prep(st, OTA_COLUMNS "FROM ota_package ORDER BY id", &s);
+    int rc = gw_store_prepare(st, OTA_COLUMNS "FROM ota_package ORDER BY id", &s);
 
     while (rc == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         row_info(s, &info);
@@ -181,10 +177,11 @@ int gw_store_ota_assign_device(struct gw_store *st, int64_t device_id, bool is_s
         }
     }
     if (rc == 0) {
-        rc = prep(st,
-                  is_software ? "UPDATE device SET sw_package_id = NULLIF(?2, 0) WHERE id = ?1"
-                              : "UPDATE device SET fw_package_id = NULLIF(?2, 0) WHERE id = ?1",
-                  &s);
+        rc = gw_store_prepare(st,
+                              is_software
+                                  ? "UPDATE device SET sw_package_id = NULLIF(?2, 0) WHERE id = ?1"
+                                  : "UPDATE device SET fw_package_id = NULLIF(?2, 0) WHERE id = ?1",
+                              &s);
     }
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, device_id);

@@ -28,15 +28,6 @@ static const char *const device_types[] = { "DEFAULT", "EFENTO" };
 static const char *const payload_types[] = { "JSON", "PROTOBUF" };
 
 /* Prepares sql, reporting failure like a step failure. */
-static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
-        gw_log_err("store prepare failed err=\"%s\"", sqlite3_errmsg(st->db));
-        return -EIO;
-    }
-    return 0;
-}
-
 /* Steps a statement without rows; a UNIQUE violation is -EEXIST. Finalises it. */
 static int step_done(struct gw_store *st, sqlite3_stmt *s)
 {
@@ -90,7 +81,7 @@ static int find_profile(struct gw_store *st, const char *name, struct gw_profile
     const unsigned char *t;
     int rc;
 
-    rc = prepare(st, INFO_COLUMNS " WHERE p.name = ?1", &s);
+    rc = gw_store_prepare(st, INFO_COLUMNS " WHERE p.name = ?1", &s);
     if (rc != 0) {
         return rc;
     }
@@ -118,7 +109,7 @@ static int find_profile(struct gw_store *st, const char *name, struct gw_profile
 static int has_default(struct gw_store *st, bool *out)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, "SELECT count(*) FROM device_profile WHERE is_default = 1", &s);
+    int rc = gw_store_prepare(st, "SELECT count(*) FROM device_profile WHERE is_default = 1", &s);
 
     if (rc == 0) {
         rc = sqlite3_step(s) == SQLITE_ROW ? 0 : -EIO;
@@ -152,12 +143,13 @@ static int insert_profile(struct gw_store *st, const struct profile_config *p, c
     char uuid[37];
     int rc;
 
-    rc = prepare(st,
-                 "INSERT INTO device_profile (uuid, name, is_default, coap_device_type,"
-                 " payload_type, profile_json, descriptor_set, provision_key, created_ms,"
-                 " updated_ms) VALUES (?1, ?9, ?5 = 'true', ?2, ?3, json_set(?4, '$.default',"
-                 " json(?5)), ?6, ?7, ?8, ?8)",
-                 &s);
+    rc = gw_store_prepare(
+        st,
+        "INSERT INTO device_profile (uuid, name, is_default, coap_device_type,"
+        " payload_type, profile_json, descriptor_set, provision_key, created_ms,"
+        " updated_ms) VALUES (?1, ?9, ?5 = 'true', ?2, ?3, json_set(?4, '$.default',"
+        " json(?5)), ?6, ?7, ?8, ?8)",
+        &s);
     if (rc != 0) {
         return rc;
     }
@@ -175,11 +167,12 @@ static int update_profile(struct gw_store *st, const struct gw_profile_info *old
     sqlite3_stmt *s = NULL;
     int rc;
 
-    rc = prepare(st,
-                 "UPDATE device_profile SET coap_device_type = ?2, payload_type = ?3,"
-                 " profile_json = json_set(?4, '$.default', json(?5)), descriptor_set = ?6,"
-                 " provision_key = ?7, updated_ms = ?8 WHERE id = ?1",
-                 &s);
+    rc =
+        gw_store_prepare(st,
+                         "UPDATE device_profile SET coap_device_type = ?2, payload_type = ?3,"
+                         " profile_json = json_set(?4, '$.default', json(?5)), descriptor_set = ?6,"
+                         " provision_key = ?7, updated_ms = ?8 WHERE id = ?1",
+                         &s);
     if (rc != 0) {
         return rc;
     }
@@ -262,7 +255,7 @@ int gw_store_profile_load(struct gw_store *st, int64_t profile_id, struct profil
     int rc;
 
     memset(out, 0, sizeof(*out));
-    rc = prepare(
+    rc = gw_store_prepare(
         st, "SELECT profile_json, descriptor_set, updated_ms FROM device_profile WHERE id = ?1",
         &s);
     if (rc != 0) {
@@ -296,7 +289,7 @@ out:
 int gw_store_profile_updated(struct gw_store *st, int64_t profile_id, int64_t *updated_ms)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, "SELECT updated_ms FROM device_profile WHERE id = ?1", &s);
+    int rc = gw_store_prepare(st, "SELECT updated_ms FROM device_profile WHERE id = ?1", &s);
 
     if (rc != 0) {
         return rc;
@@ -328,7 +321,7 @@ int gw_store_profile_list(struct gw_store *st, gw_store_profile_fn fn, void *arg
     sqlite3_stmt *s = NULL;
     int rc;
 
-    rc = prepare(st, INFO_COLUMNS " ORDER BY p.name", &s);
+    rc = gw_store_prepare(st, INFO_COLUMNS " ORDER BY p.name", &s);
     if (rc != 0) {
         return rc;
     }
@@ -354,14 +347,15 @@ static int set_flag(struct gw_store *st, int64_t id, int64_t now_ms, bool is_def
     sqlite3_stmt *s = NULL;
     int rc;
 
-    rc = prepare(st,
-                 is_default ? "UPDATE device_profile SET is_default = 1, profile_json ="
-                              " json_set(profile_json, '$.default', json('true')), updated_ms = ?2"
-                              " WHERE id = ?1"
-                            : "UPDATE device_profile SET is_default = 0, profile_json ="
-                              " json_set(profile_json, '$.default', json('false')), updated_ms = ?2"
-                              " WHERE is_default = 1 AND id <> ?1",
-                 &s);
+    rc = gw_store_prepare(
+        st,
+        is_default ? "UPDATE device_profile SET is_default = 1, profile_json ="
+                     " json_set(profile_json, '$.default', json('true')), updated_ms = ?2"
+                     " WHERE id = ?1"
+                   : "UPDATE device_profile SET is_default = 0, profile_json ="
+                     " json_set(profile_json, '$.default', json('false')), updated_ms = ?2"
+                     " WHERE is_default = 1 AND id <> ?1",
+        &s);
     if (rc != 0) {
         return rc;
     }
@@ -390,7 +384,7 @@ int gw_store_profile_set_default(struct gw_store *st, const char *name, int64_t 
 static int exec_id(struct gw_store *st, const char *sql, int64_t id)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, sql, &s);
+    int rc = gw_store_prepare(st, sql, &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, id);
@@ -450,11 +444,12 @@ int gw_store_device_set_profile(struct gw_store *st, const char *device, const c
     if (rc == -ENOENT) {
         (void)snprintf(err, err_len, "no device profile \"%s\"", profile);
     }
-    rc = rc == 0 ? prepare(st,
-                           "UPDATE device SET profile_id = ?1, type = ?2, power_json = CASE WHEN"
-                           " ?3 = 'DEFAULT' THEN '{\"type\":\"DEFAULT\"}' ELSE power_json END"
-                           " WHERE name = ?4",
-                           &s)
+    rc = rc == 0 ? gw_store_prepare(
+                       st,
+                       "UPDATE device SET profile_id = ?1, type = ?2, power_json = CASE WHEN"
+                       " ?3 = 'DEFAULT' THEN '{\"type\":\"DEFAULT\"}' ELSE power_json END"
+                       " WHERE name = ?4",
+                       &s)
                  : rc;
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, info.id);
@@ -481,7 +476,8 @@ int gw_store_device_set_power(struct gw_store *st, const char *device, const cha
     if (power_json != NULL) {
         rc = profile_power_parse(power_json, strlen(power_json), &pw, err, err_len);
     }
-    rc = rc == 0 ? prepare(st, "UPDATE device SET power_json = ?1 WHERE name = ?2", &s) : rc;
+    rc = rc == 0 ? gw_store_prepare(st, "UPDATE device SET power_json = ?1 WHERE name = ?2", &s)
+                 : rc;
     if (rc == 0) {
         if (power_json != NULL) {
             (void)sqlite3_bind_text(s, 1, power_json, -1, SQLITE_STATIC);
@@ -505,7 +501,7 @@ int gw_store_device_power(struct gw_store *st, int64_t device_id, struct profile
 
     out->mode = PROFILE_POWER_UNSET;
     out->psm_activity_timer_ms = out->edrx_cycle_ms = out->paging_window_ms = PROFILE_MS_UNSET;
-    rc = prepare(st, "SELECT power_json FROM device WHERE id = ?1", &s);
+    rc = gw_store_prepare(st, "SELECT power_json FROM device WHERE id = ?1", &s);
     if (rc != 0) {
         return rc;
     }

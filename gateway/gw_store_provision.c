@@ -12,18 +12,14 @@
 
 #include "gateway/gw_store_internal.h"
 
-static int prep(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    return sqlite3_prepare_v2(st->db, sql, -1, s, NULL) == SQLITE_OK ? 0 : -EIO;
-}
-
 static int set_provisioned(struct gw_store *st, int64_t device_id, int64_t now_ms)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prep(st,
-                  "INSERT INTO attribute_kv (device_id, scope, key, last_update_ms, type, v_str)"
-                  " VALUES (?1, 3, 'provisionState', ?2, 4, 'provisioned')",
-                  &s);
+    int rc = gw_store_prepare(
+        st,
+        "INSERT INTO attribute_kv (device_id, scope, key, last_update_ms, type, v_str)"
+        " VALUES (?1, 3, 'provisionState', ?2, 4, 'provisioned')",
+        &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, device_id);
@@ -32,7 +28,8 @@ static int set_provisioned(struct gw_store *st, int64_t device_id, int64_t now_m
     }
     sqlite3_finalize(s);
     if (rc == 0) {
-        rc = prep(st, "UPDATE device SET provision_state = 'provisioned' WHERE id = ?1", &s);
+        rc = gw_store_prepare(st, "UPDATE device SET provision_state = 'provisioned' WHERE id = ?1",
+                              &s);
         if (rc == 0) {
             (void)sqlite3_bind_int64(s, 1, device_id);
             rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
@@ -49,12 +46,13 @@ static int check_pre_provisioned(struct gw_store *st, int64_t profile_id, const 
 {
     sqlite3_stmt *s = NULL;
     int64_t device_id;
-    int rc = prep(st,
-                  "SELECT d.id, c.credentials_id, (SELECT count(*) FROM attribute_kv a WHERE"
-                  " a.device_id = d.id AND a.scope = 3 AND a.key = 'provisionState') FROM device d"
-                  " LEFT JOIN credentials c ON c.device_id = d.id AND c.type = 'ACCESS_TOKEN'"
-                  " WHERE d.name = ?1 AND d.profile_id = ?2",
-                  &s);
+    int rc = gw_store_prepare(
+        st,
+        "SELECT d.id, c.credentials_id, (SELECT count(*) FROM attribute_kv a WHERE"
+        " a.device_id = d.id AND a.scope = 3 AND a.key = 'provisionState') FROM device d"
+        " LEFT JOIN credentials c ON c.device_id = d.id AND c.type = 'ACCESS_TOKEN'"
+        " WHERE d.name = ?1 AND d.profile_id = ?2",
+        &s);
 
     if (rc != 0) {
         return rc;
@@ -129,7 +127,7 @@ static int create_new(struct gw_store *st, const char *profile, const struct gw_
         }
         if (rc == 0 && req->is_gateway) {
             sqlite3_stmt *s = NULL;
-            rc = prep(st, "UPDATE device SET is_gateway = 1 WHERE id = ?1", &s);
+            rc = gw_store_prepare(st, "UPDATE device SET is_gateway = 1 WHERE id = ?1", &s);
             if (rc == 0) {
                 (void)sqlite3_bind_int64(s, 1, dev.id);
                 rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
@@ -156,11 +154,12 @@ int gw_store_provision(struct gw_store *st, const struct gw_provision_req *req, 
     if (req->key == NULL || req->key[0] == '\0' || req->secret == NULL || req->secret[0] == '\0') {
         return 0;
     }
-    rc = prep(st,
-              "SELECT id, name, json_extract(profile_json, '$.profileData.provisionConfiguration."
-              "type'), json_extract(profile_json, '$.profileData.provisionConfiguration."
-              "provisionDeviceSecret') FROM device_profile WHERE provision_key = ?1",
-              &s);
+    rc = gw_store_prepare(
+        st,
+        "SELECT id, name, json_extract(profile_json, '$.profileData.provisionConfiguration."
+        "type'), json_extract(profile_json, '$.profileData.provisionConfiguration."
+        "provisionDeviceSecret') FROM device_profile WHERE provision_key = ?1",
+        &s);
     if (rc != 0) {
         return rc;
     }

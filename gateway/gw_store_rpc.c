@@ -23,38 +23,16 @@
 
 #define RPC_ID_TRIES 100000 /* ids probed before giving up (a device never has that many) */
 
-static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
-        gw_log_err("store prepare failed err=\"%s\"", sqlite3_errmsg(st->db));
-        return -EIO;
-    }
-    return 0;
-}
-
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v != NULL) {
-        (void)sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-    } else {
-        (void)sqlite3_bind_null(s, i);
-    }
-}
-
-static const char *col_text(sqlite3_stmt *s, int i)
-{
-    return (const char *)sqlite3_column_text(s, i);
-}
-
 /* Unfinished downlinks of a device, as gw_store_rpc_queue() counts them. */
 static int count_unfinished(struct gw_store *st, int64_t device_id, int64_t *out)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "SELECT count(*) FROM downlink WHERE device_id = ?1 AND (state IN"
-                     " ('QUEUED','SENT','TIMEOUT') OR (state = 'DELIVERED' AND kind = 'RPC' AND"
-                     " is_oneway = 0))",
-                     &s);
+    int rc =
+        gw_store_prepare(st,
+                         "SELECT count(*) FROM downlink WHERE device_id = ?1 AND (state IN"
+                         " ('QUEUED','SENT','TIMEOUT') OR (state = 'DELIVERED' AND kind = 'RPC' AND"
+                         " is_oneway = 0))",
+                         &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, device_id);
@@ -72,13 +50,15 @@ static int next_rpc_id(struct gw_store *st, int64_t device_id, int32_t *out)
     int64_t id;
     int rc, tries;
 
-    rc = prepare(st, "SELECT next_rpc_id FROM device WHERE id = ?1", &get);
-    rc = rc == 0 ? prepare(st,
-                           "SELECT 1 FROM downlink WHERE device_id = ?1 AND kind = 'RPC' AND"
-                           " rpc_id = ?2 AND state IN ('QUEUED','SENT','DELIVERED','TIMEOUT')",
-                           &used)
+    rc = gw_store_prepare(st, "SELECT next_rpc_id FROM device WHERE id = ?1", &get);
+    rc = rc == 0
+             ? gw_store_prepare(st,
+                                "SELECT 1 FROM downlink WHERE device_id = ?1 AND kind = 'RPC' AND"
+                                " rpc_id = ?2 AND state IN ('QUEUED','SENT','DELIVERED','TIMEOUT')",
+                                &used)
+             : rc;
+    rc = rc == 0 ? gw_store_prepare(st, "UPDATE device SET next_rpc_id = ?2 WHERE id = ?1", &set)
                  : rc;
-    rc = rc == 0 ? prepare(st, "UPDATE device SET next_rpc_id = ?2 WHERE id = ?1", &set) : rc;
     if (rc != 0) {
         goto out;
     }
@@ -111,12 +91,13 @@ static int insert_rpc(struct gw_store *st, const struct gw_api_rpc_in *in, int32
                       const char *uuid, int64_t now_ms, int64_t *id_out)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st,
-                     "INSERT INTO downlink (uuid, device_id, kind, rpc_id, is_oneway,"
-                     " is_persistent, method, body, max_retries, created_ms, expiration_ms,"
-                     " additional_info) VALUES (?1, ?2, 'RPC', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-                     " ?11)",
-                     &s);
+    int rc =
+        gw_store_prepare(st,
+                         "INSERT INTO downlink (uuid, device_id, kind, rpc_id, is_oneway,"
+                         " is_persistent, method, body, max_retries, created_ms, expiration_ms,"
+                         " additional_info) VALUES (?1, ?2, 'RPC', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+                         " ?11)",
+                         &s);
 
     if (rc != 0) {
         return rc;
@@ -132,7 +113,7 @@ static int insert_rpc(struct gw_store *st, const struct gw_api_rpc_in *in, int32
     (void)sqlite3_bind_int64(s, 8, in->max_retries);
     (void)sqlite3_bind_int64(s, 9, now_ms);
     (void)sqlite3_bind_int64(s, 10, in->expiration_ms);
-    bind_text_or_null(s, 11, in->additional_info);
+    gw_store_bind_text_or_null(s, 11, in->additional_info);
     rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
         *id_out = sqlite3_last_insert_rowid(st->db);
@@ -200,18 +181,18 @@ static int walk_rpc(sqlite3_stmt *s, int (*fn)(void *arg, const struct gw_api_rp
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         memset(&r, 0, sizeof(r));
         r.id = sqlite3_column_int64(s, 0);
-        r.uuid = col_text(s, 1);
-        r.device_uuid = col_text(s, 2);
-        r.state = state_of(col_text(s, 3));
+        r.uuid = gw_store_col_text(s, 1);
+        r.device_uuid = gw_store_col_text(s, 2);
+        r.state = state_of(gw_store_col_text(s, 3));
         r.is_oneway = sqlite3_column_int(s, 4) != 0;
         r.is_persistent = sqlite3_column_int(s, 5) != 0;
         r.max_retries = sqlite3_column_int64(s, 6);
         r.created_ms = sqlite3_column_int64(s, 7);
         r.expiration_ms = sqlite3_column_int64(s, 8);
-        r.method = col_text(s, 9);
-        r.params = col_text(s, 10);
-        r.response = col_text(s, 11);
-        r.additional_info = col_text(s, 12);
+        r.method = gw_store_col_text(s, 9);
+        r.params = gw_store_col_text(s, 10);
+        r.response = gw_store_col_text(s, 11);
+        r.additional_info = gw_store_col_text(s, 12);
         r.rpc_id = (int32_t)sqlite3_column_int64(s, 13);
         *is_found = true;
         rc = fn(arg, &r);
@@ -227,13 +208,13 @@ int gw_store_api_rpc_get(struct gw_store *st, const char *uuid, int64_t id,
 {
     sqlite3_stmt *s = NULL;
     bool is_found = false;
-    int rc = prepare(st,
-                     RPC_COLUMNS "WHERE r.kind = 'RPC' AND (r.uuid = ?1 OR (?1 IS NULL AND"
-                                 " r.id = ?2))",
-                     &s);
+    int rc = gw_store_prepare(st,
+                              RPC_COLUMNS "WHERE r.kind = 'RPC' AND (r.uuid = ?1 OR (?1 IS NULL AND"
+                                          " r.id = ?2))",
+                              &s);
 
     if (rc == 0) {
-        bind_text_or_null(s, 1, uuid);
+        gw_store_bind_text_or_null(s, 1, uuid);
         (void)sqlite3_bind_int64(s, 2, id);
         rc = walk_rpc(s, fn, arg, &is_found);
     }
@@ -251,13 +232,14 @@ int gw_store_api_rpc_page(struct gw_store *st, const struct gw_api_rpc_query *q,
     bool is_found = false;
     int rc;
 
-    rc = prepare(st,
-                 "SELECT count(*) FROM downlink r WHERE r.kind = 'RPC' AND r.is_persistent = 1"
-                 " AND r.device_id = ?1 AND (?2 IS NULL OR r.state = ?2)",
-                 &s);
+    rc = gw_store_prepare(
+        st,
+        "SELECT count(*) FROM downlink r WHERE r.kind = 'RPC' AND r.is_persistent = 1"
+        " AND r.device_id = ?1 AND (?2 IS NULL OR r.state = ?2)",
+        &s);
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, q->device_id);
-        bind_text_or_null(s, 2, q->state != 0 ? gw_dl_state_name(q->state) : NULL);
+        gw_store_bind_text_or_null(s, 2, q->state != 0 ? gw_dl_state_name(q->state) : NULL);
         rc = sqlite3_step(s) == SQLITE_ROW ? 0 : -EIO;
         *total = rc == 0 ? sqlite3_column_int64(s, 0) : 0;
     }
@@ -269,10 +251,10 @@ int gw_store_api_rpc_page(struct gw_store *st, const struct gw_api_rpc_query *q,
     (void)snprintf(sql, sizeof(sql), RPC_COLUMNS "%s ORDER BY r.%s %s, r.id %s LIMIT ?3 OFFSET ?4",
                    where, q->is_by_expiration ? "expiration_ms" : "created_ms",
                    q->is_desc ? "DESC" : "ASC", q->is_desc ? "DESC" : "ASC");
-    rc = prepare(st, sql, &s);
+    rc = gw_store_prepare(st, sql, &s);
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, q->device_id);
-        bind_text_or_null(s, 2, q->state != 0 ? gw_dl_state_name(q->state) : NULL);
+        gw_store_bind_text_or_null(s, 2, q->state != 0 ? gw_dl_state_name(q->state) : NULL);
         (void)sqlite3_bind_int64(s, 3, q->page_size);
         (void)sqlite3_bind_int64(s, 4, q->page * q->page_size);
         rc = walk_rpc(s, fn, arg, &is_found);
@@ -284,7 +266,7 @@ int gw_store_api_rpc_page(struct gw_store *st, const struct gw_api_rpc_query *q,
 int gw_store_api_rpc_delete(struct gw_store *st, const char *uuid)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, "DELETE FROM downlink WHERE kind = 'RPC' AND uuid = ?1", &s);
+    int rc = gw_store_prepare(st, "DELETE FROM downlink WHERE kind = 'RPC' AND uuid = ?1", &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
@@ -298,7 +280,7 @@ int gw_store_api_rpc_delete(struct gw_store *st, const char *uuid)
 int gw_store_api_device_ref(struct gw_store *st, const char *uuid, struct gw_device_ref *out)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, "SELECT id, profile_id, name FROM device WHERE uuid = ?1", &s);
+    int rc = gw_store_prepare(st, "SELECT id, profile_id, name FROM device WHERE uuid = ?1", &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
@@ -307,7 +289,7 @@ int gw_store_api_device_ref(struct gw_store *st, const char *uuid, struct gw_dev
             memset(out, 0, sizeof(*out));
             out->id = sqlite3_column_int64(s, 0);
             out->profile_id = sqlite3_column_int64(s, 1);
-            (void)snprintf(out->name, sizeof(out->name), "%s", col_text(s, 2));
+            (void)snprintf(out->name, sizeof(out->name), "%s", gw_store_col_text(s, 2));
             rc = 0;
         } else {
             rc = rc == SQLITE_DONE ? -ENOENT : -EIO;

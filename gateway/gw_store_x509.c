@@ -20,15 +20,6 @@
 #include "gateway/gw_log.h"
 #include "gateway/gw_store_internal.h"
 
-static int prepare(struct gw_store *st, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
-        gw_log_err("store prepare failed err=\"%s\"", sqlite3_errmsg(st->db));
-        return -EIO;
-    }
-    return 0;
-}
-
 static bool is_fingerprint(const char *s)
 {
     size_t i;
@@ -63,12 +54,12 @@ int gw_store_x509_find(struct gw_store *st, const char *fingerprint, struct gw_d
     if (value_out != NULL) {
         *value_out = NULL;
     }
-    rc = prepare(st,
-                 "SELECT d.id, d.profile_id, d.name, c.value FROM credentials c"
-                 " JOIN device d ON d.id = c.device_id"
-                 " JOIN device_profile p ON p.id = d.profile_id"
-                 " WHERE c.type = 'X509_CERTIFICATE' AND c.credentials_id = ?1",
-                 &s);
+    rc = gw_store_prepare(st,
+                          "SELECT d.id, d.profile_id, d.name, c.value FROM credentials c"
+                          " JOIN device d ON d.id = c.device_id"
+                          " JOIN device_profile p ON p.id = d.profile_id"
+                          " WHERE c.type = 'X509_CERTIFICATE' AND c.credentials_id = ?1",
+                          &s);
     if (rc != 0) {
         return rc;
     }
@@ -89,7 +80,7 @@ int gw_store_x509_find(struct gw_store *st, const char *fingerprint, struct gw_d
 static int device_exists(struct gw_store *st, int64_t device_id)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, "SELECT 1 FROM device WHERE id = ?1", &s);
+    int rc = gw_store_prepare(st, "SELECT 1 FROM device WHERE id = ?1", &s);
 
     if (rc != 0) {
         return rc;
@@ -108,12 +99,12 @@ static int upsert(struct gw_store *st, int64_t device_id, const char *fingerprin
     sqlite3_stmt *s = NULL;
     int rc;
 
-    rc = prepare(st,
-                 "INSERT INTO credentials (uuid, device_id, type, credentials_id, value,"
-                 " created_ms) VALUES (?1, ?2, 'X509_CERTIFICATE', ?3, ?4, ?5)"
-                 " ON CONFLICT (device_id) DO UPDATE SET type = excluded.type,"
-                 " credentials_id = excluded.credentials_id, value = excluded.value",
-                 &s);
+    rc = gw_store_prepare(st,
+                          "INSERT INTO credentials (uuid, device_id, type, credentials_id, value,"
+                          " created_ms) VALUES (?1, ?2, 'X509_CERTIFICATE', ?3, ?4, ?5)"
+                          " ON CONFLICT (device_id) DO UPDATE SET type = excluded.type,"
+                          " credentials_id = excluded.credentials_id, value = excluded.value",
+                          &s);
     if (rc != 0) {
         return rc;
     }
@@ -162,10 +153,10 @@ int gw_store_x509_get(struct gw_store *st, int64_t device_id,
     int rc;
 
     *body_out = NULL;
-    rc = prepare(st,
-                 "SELECT credentials_id, value FROM credentials"
-                 " WHERE device_id = ?1 AND type = 'X509_CERTIFICATE'",
-                 &s);
+    rc = gw_store_prepare(st,
+                          "SELECT credentials_id, value FROM credentials"
+                          " WHERE device_id = ?1 AND type = 'X509_CERTIFICATE'",
+                          &s);
     if (rc != 0) {
         return rc;
     }
@@ -185,7 +176,7 @@ int gw_store_x509_get(struct gw_store *st, int64_t device_id,
 int gw_store_x509_data_version(struct gw_store *st, int64_t *out)
 {
     sqlite3_stmt *s = NULL;
-    int rc = prepare(st, "PRAGMA data_version", &s);
+    int rc = gw_store_prepare(st, "PRAGMA data_version", &s);
 
     if (rc != 0) {
         return rc;

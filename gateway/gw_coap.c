@@ -623,7 +623,7 @@ static int parse_address(const char *host, int64_t port, coap_address_t *addr)
  * descriptors by its bound address and raise SO_RCVBUF there (SO_RCVBUFFORCE first: it passes
  * net.core.rmem_max when we have CAP_NET_ADMIN).
  */
-static int find_socket(const coap_address_t *bound)
+int gw_coap_find_socket(const coap_address_t *bound)
 {
     DIR *d = opendir("/proc/self/fd");
     struct dirent *e;
@@ -758,7 +758,7 @@ int gw_coap_new(const struct gw_config *cfg, struct gw_store *store, struct gw_c
         gw_log_notice("downlinks in flight at the last stop will be sent again count=%d", rc);
     }
     rc = -EIO;
-    c->sock_fd = find_socket(&addr);
+    c->sock_fd = gw_coap_find_socket(&addr);
     if (c->sock_fd < 0) {
         gw_log_warn("cannot find the CoAP socket: receive buffer and ACK tracking unavailable");
     }

@@ -393,38 +393,6 @@ static void close_session(struct gw_coap_dtls *d, struct dtls_sess *s, const cha
 /* ---- a peer that starts over -------------------------------------------------------------- */
 
 /*
- * libcoap has no call for an endpoint's socket: find it among our descriptors by its bound
- * address, as gw_coap.c does for the UDP endpoint.
- */
-static int find_socket(const coap_address_t *bound)
-{
-    DIR *dir = opendir("/proc/self/fd");
-    struct dirent *e;
-    int found = -1;
-
-    if (dir == NULL) {
-        return -1;
-    }
-    while ((e = readdir(dir)) != NULL) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        socklen_t il = sizeof(int);
-        int type = 0;
-        int fd = (int)strtol(e->d_name, NULL, 10);
-
-        if (e->d_name[0] < '0' || e->d_name[0] > '9' ||
-            getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &il) != 0 || type != SOCK_DGRAM ||
-            getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 || sl != bound->size ||
-            memcmp(&ss, &bound->addr, sl) != 0) {
-            continue;
-        }
-        found = fd;
-    }
-    (void)closedir(dir);
-    return found;
-}
-
-/*
  * A device that restarts (reboot, new DTLS stack) from the same address and port sends a new
  * ClientHello (record type 22, epoch 0, handshake type 1) to a session libcoap still holds as
  * established; OpenSSL drops it there, and the device would be locked out until the session ends
@@ -526,7 +494,7 @@ static int open_endpoint(struct gw_coap_dtls *d, const struct gw_config *cfg, ch
     if (rc == 0 && coap_new_endpoint(d->c->ctx, &addr, COAP_PROTO_DTLS) == NULL) {
         rc = errno == EADDRINUSE ? -EADDRINUSE : -EIO;
     }
-    d->sock_fd = rc == 0 ? find_socket(&addr) : -1;
+    d->sock_fd = rc == 0 ? gw_coap_find_socket(&addr) : -1;
     if (rc == 0 && d->sock_fd < 0) {
         gw_log_warn("cannot find the DTLS socket: a device restarting from the same address "
                     "waits until its old session ends");

@@ -93,6 +93,12 @@ struct gw_req {
 };
 
 int64_t gw_coap_realtime_ms(void);
+
+/*
+ * libcoap has no call for an endpoint's socket: finds our UDP socket bound to address bound.
+ * Returns: the descriptor, or -1.
+ */
+int gw_coap_find_socket(const coap_address_t *bound);
 int64_t gw_coap_monotonic_ms(void);
 
 /* Sets code and an optional printf-style one-line diagnostic (Content-Format 0). */

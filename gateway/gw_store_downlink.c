@@ -59,14 +59,14 @@ static enum gw_dl_kind kind_from_text(const unsigned char *t)
     return GW_DL_RPC;
 }
 
-static int count_unfinished(struct gw_store *st, int64_t device_id, int64_t *out)
+int gw_store_dl_count_unfinished(struct gw_store *st, int64_t device_id, int64_t *out)
 {
     sqlite3_stmt *s = NULL;
     int rc =
         gw_store_prepare(st,
-                         "SELECT count(*) FROM downlink WHERE device_id = ?1 AND state IN"
-                         " ('QUEUED','SENT','TIMEOUT') OR (device_id = ?1 AND state = 'DELIVERED'"
-                         " AND kind = 'RPC' AND is_oneway = 0)",
+                         "SELECT count(*) FROM downlink WHERE device_id = ?1 AND (state IN"
+                         " ('QUEUED','SENT','TIMEOUT') OR (state = 'DELIVERED' AND kind = 'RPC' AND"
+                         " is_oneway = 0))",
                          &s);
 
     if (rc == 0) {
@@ -94,7 +94,7 @@ static int event_add(struct gw_store *st, int64_t device_id, int64_t ts_ms, cons
 }
 
 /* Picks the device's next RPC id: not used by any of its unfinished RPCs. */
-static int next_rpc_id(struct gw_store *st, int64_t device_id, int32_t *out)
+int gw_store_rpc_next_id(struct gw_store *st, int64_t device_id, int32_t *out)
 {
     sqlite3_stmt *get = NULL, *used = NULL, *set = NULL;
     int64_t id;
@@ -185,13 +185,13 @@ int gw_store_rpc_queue(struct gw_store *st, int64_t device_id, const char *metho
 
     rc = gw_store_tx_begin(st);
     if (rc == 0) {
-        rc = count_unfinished(st, device_id, &n);
+        rc = gw_store_dl_count_unfinished(st, device_id, &n);
     }
     if (rc == 0 && n >= max_queued) {
         rc = -ENOSPC;
     }
     if (rc == 0) {
-        rc = next_rpc_id(st, device_id, rpc_id_out);
+        rc = gw_store_rpc_next_id(st, device_id, rpc_id_out);
     }
     if (rc == 0) {
         rc = insert_downlink(st, device_id, GW_DL_RPC, *rpc_id_out, is_oneway, method,
@@ -235,7 +235,7 @@ int gw_store_shared_update(struct gw_store *st, int64_t device_id,
     }
     rc = gw_store_tx_begin(st);
     if (rc == 0) {
-        rc = count_unfinished(st, device_id, &n);
+        rc = gw_store_dl_count_unfinished(st, device_id, &n);
     }
     if (rc == 0 && n >= max_queued) {
         rc = -ENOSPC;

@@ -64,6 +64,15 @@ void gw_store_bind_text_or_null(sqlite3_stmt *s, int i, const char *v);
 /* Returns: the text of column i (borrowed until the next step), or NULL. */
 const char *gw_store_col_text(sqlite3_stmt *s, int i);
 
+/* Unfinished downlinks of a device (the queue limit counts these). Returns: 0, -EIO. */
+int gw_store_dl_count_unfinished(struct gw_store *st, int64_t device_id, int64_t *out);
+
+/*
+ * The device's next RPC id not used by an unfinished RPC; advances device.next_rpc_id. Runs
+ * inside the caller's transaction. Returns: 0, -ENOENT, -EIO.
+ */
+int gw_store_rpc_next_id(struct gw_store *st, int64_t device_id, int32_t *out);
+
 /* Wall-clock time in ms since the Unix epoch. */
 int64_t gw_store_now_ms(void);
 

@@ -21,72 +21,6 @@
 #include "gateway/gw_log.h"
 #include "gateway/gw_store_internal.h"
 
-#define RPC_ID_TRIES 100000 /* ids probed before giving up (a device never has that many) */
-
-/* Unfinished downlinks of a device, as gw_store_rpc_queue() counts them. */
-static int count_unfinished(struct gw_store *st, int64_t device_id, int64_t *out)
-{
-    sqlite3_stmt *s = NULL;
-    int rc =
-        gw_store_prepare(st,
-                         "SELECT count(*) FROM downlink WHERE device_id = ?1 AND (state IN"
-                         " ('QUEUED','SENT','TIMEOUT') OR (state = 'DELIVERED' AND kind = 'RPC' AND"
-                         " is_oneway = 0))",
-                         &s);
-
-    if (rc == 0) {
-        (void)sqlite3_bind_int64(s, 1, device_id);
-        rc = sqlite3_step(s) == SQLITE_ROW ? 0 : -EIO;
-        *out = rc == 0 ? sqlite3_column_int64(s, 0) : 0;
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-/* The device's next RPC id not used by an unfinished RPC; advances device.next_rpc_id. */
-static int next_rpc_id(struct gw_store *st, int64_t device_id, int32_t *out)
-{
-    sqlite3_stmt *get = NULL, *used = NULL, *set = NULL;
-    int64_t id;
-    int rc, tries;
-
-    rc = gw_store_prepare(st, "SELECT next_rpc_id FROM device WHERE id = ?1", &get);
-    rc = rc == 0
-             ? gw_store_prepare(st,
-                                "SELECT 1 FROM downlink WHERE device_id = ?1 AND kind = 'RPC' AND"
-                                " rpc_id = ?2 AND state IN ('QUEUED','SENT','DELIVERED','TIMEOUT')",
-                                &used)
-             : rc;
-    rc = rc == 0 ? gw_store_prepare(st, "UPDATE device SET next_rpc_id = ?2 WHERE id = ?1", &set)
-                 : rc;
-    if (rc != 0) {
-        goto out;
-    }
-    (void)sqlite3_bind_int64(get, 1, device_id);
-    if (sqlite3_step(get) != SQLITE_ROW) {
-        rc = -ENOENT;
-        goto out;
-    }
-    id = sqlite3_column_int64(get, 0);
-    for (tries = 0; tries < RPC_ID_TRIES; tries++, id = id >= INT32_MAX ? 0 : id + 1) {
-        (void)sqlite3_reset(used);
-        (void)sqlite3_bind_int64(used, 1, device_id);
-        (void)sqlite3_bind_int64(used, 2, id);
-        if (sqlite3_step(used) != SQLITE_ROW) {
-            break;
-        }
-    }
-    *out = (int32_t)id;
-    (void)sqlite3_bind_int64(set, 1, device_id);
-    (void)sqlite3_bind_int64(set, 2, id >= INT32_MAX ? 0 : id + 1);
-    rc = sqlite3_step(set) == SQLITE_DONE ? 0 : -EIO;
-out:
-    sqlite3_finalize(get);
-    sqlite3_finalize(used);
-    sqlite3_finalize(set);
-    return rc;
-}
-
 static int insert_rpc(struct gw_store *st, const struct gw_api_rpc_in *in, int32_t rpc_id,
                       const char *uuid, int64_t now_ms, int64_t *id_out)
 {
@@ -139,11 +73,11 @@ int gw_store_api_rpc_queue(struct gw_store *st, const struct gw_api_rpc_in *in, 
         gw_store_uuid_v4(uuid_out);
     }
     rc = gw_store_tx_begin(st);
-    rc = rc == 0 ? count_unfinished(st, in->device_id, &n) : rc;
+    rc = rc == 0 ? gw_store_dl_count_unfinished(st, in->device_id, &n) : rc;
     if (rc == 0 && n >= max_queued) {
         rc = -ENOSPC;
     }
-    rc = rc == 0 ? next_rpc_id(st, in->device_id, &rpc_id) : rc;
+    rc = rc == 0 ? gw_store_rpc_next_id(st, in->device_id, &rpc_id) : rc;
     rc = rc == 0 ? insert_rpc(st, in, rpc_id, uuid_out, now_ms, id_out) : rc;
     if (rc == 0) {
         (void)snprintf(body, sizeof(body), "{\"id\":%lld,\"rpcId\":%d,\"state\":\"QUEUED\"}",

@@ -95,6 +95,8 @@ struct efento_opts {
     size_t list_items;    /* <= EFENTO_LIST_MAX */
     size_t string_bytes;  /* <= EFENTO_STRING_MAX */
     size_t bytes_bytes;   /* <= EFENTO_BYTES_MAX */
+    size_t split_parts;   /* parts of one split configuration, <= EFENTO_SPLIT_PARTS_MAX */
+    size_t split_bytes;   /* bytes of one split configuration, <= EFENTO_SPLIT_BYTES_MAX */
     bool is_type_cast;    /* 7.11 type-cast of digit-only strings (ThingsBoard's default: on) */
 };
 
@@ -211,6 +213,10 @@ struct efento_split {
     uint32_t n_parts;   /* total announced by the last part, 0 = not seen yet */
     int64_t started_s;  /* receive time of the first held part, epoch s */
     uint32_t part_bytes[EFENTO_SPLIT_PARTS_MAX]; /* size of each held part */
+    /* limits (efento_split_init: the maxima; efento_split_limit lowers them) */
+    uint32_t max_parts;
+    size_t max_bytes;
+    int64_t ttl_s;
 };
 
 /* Why the held parts must be dropped (each is a device event). */
@@ -231,8 +237,14 @@ struct efento_split_step {
     bool is_complete; /* parts 1..n are now held: efento_config_attrs over them, then drop all */
 };
 
-/* Start with no held parts. Ownership: caller owns s. */
+/* Start with no held parts and the built-in limits. Ownership: caller owns s. */
 void efento_split_init(struct efento_split *s);
+
+/*
+ * Lower the limits: at most parts parts and bytes bytes per set (from opts, clamped to the
+ * maxima), an incomplete set expiring after ttl_s seconds (> 0). Held parts are kept.
+ */
+void efento_split_limit(struct efento_split *s, const struct efento_opts *opts, int64_t ttl_s);
 
 /*
  * Account for a received part with payload_split_info `split_info`, `part_len` bytes, at now_s,
@@ -242,7 +254,7 @@ void efento_split_init(struct efento_split *s);
 int efento_split_add(struct efento_split *s, int32_t split_info, size_t part_len, int64_t now_s,
                      struct efento_split_step *step);
 
-/* True when parts are held and the set is older than EFENTO_SPLIT_TTL_S at now_s. */
+/* True when parts are held and the set is older than its ttl_s at now_s. */
 bool efento_split_is_expired(const struct efento_split *s, int64_t now_s);
 
 /*

@@ -54,8 +54,8 @@ static int join_parts(const struct efento_part *parts, size_t n_parts, const str
     if (parts == NULL || n_parts == 0) {
         return -EINVAL;
     }
-    if (n_parts > EFENTO_SPLIT_PARTS_MAX) {
-        efento_errf(err, err_len, "%zu parts exceed %d", n_parts, EFENTO_SPLIT_PARTS_MAX);
+    if (n_parts > EFENTO_SPLIT_PARTS_MAX || n_parts > o->split_parts) {
+        efento_errf(err, err_len, "%zu parts exceed %zu", n_parts, o->split_parts);
         return -ERANGE;
     }
     for (i = 0; i < n_parts; i++) {
@@ -69,9 +69,8 @@ static int join_parts(const struct efento_part *parts, size_t n_parts, const str
         }
         total += parts[i].len;
     }
-    if (total > EFENTO_SPLIT_BYTES_MAX) {
-        efento_errf(err, err_len, "configuration of %zu bytes exceeds %d", total,
-                    EFENTO_SPLIT_BYTES_MAX);
+    if (total > EFENTO_SPLIT_BYTES_MAX || total > o->split_bytes) {
+        efento_errf(err, err_len, "configuration of %zu bytes exceeds %zu", total, o->split_bytes);
         return -ERANGE;
     }
     *joined = malloc(total > 0 ? total : 1);
@@ -457,20 +456,44 @@ out:
 void efento_split_init(struct efento_split *s)
 {
     memset(s, 0, sizeof(*s));
+    s->max_parts = EFENTO_SPLIT_PARTS_MAX;
+    s->max_bytes = EFENTO_SPLIT_BYTES_MAX;
+    s->ttl_s = EFENTO_SPLIT_TTL_S;
+}
+
+void efento_split_limit(struct efento_split *s, const struct efento_opts *opts, int64_t ttl_s)
+{
+    if (opts->split_parts < s->max_parts) {
+        s->max_parts = (uint32_t)opts->split_parts;
+    }
+    if (opts->split_bytes < s->max_bytes) {
+        s->max_bytes = opts->split_bytes;
+    }
+    if (ttl_s > 0) {
+        s->ttl_s = ttl_s;
+    }
 }
 
 bool efento_split_is_expired(const struct efento_split *s, int64_t now_s)
 {
-    return s->held_mask != 0 && now_s - s->started_s >= EFENTO_SPLIT_TTL_S;
+    return s->held_mask != 0 && now_s - s->started_s >= s->ttl_s;
 }
 
+/* Drops the held parts, keeping the limits. */
 static void split_discard(struct efento_split *s, struct efento_split_step *step,
                           enum efento_split_discard why)
 {
+    uint32_t max_parts = s->max_parts;
+    size_t max_bytes = s->max_bytes;
+    int64_t ttl_s = s->ttl_s;
+
     if (step->discard == EFENTO_SPLIT_KEPT) {
         step->discard = why;
     }
     efento_split_init(s);
+    s->max_parts = max_parts;
+    s->max_bytes = max_bytes;
+    s->ttl_s = ttl_s;
 }
 
 static size_t held_bytes_except(const struct efento_split *s, uint32_t index)
@@ -503,7 +526,7 @@ int efento_split_add(struct efento_split *s, int32_t split_info, size_t part_len
     if (efento_split_is_expired(s, now_s)) {
         split_discard(s, step, EFENTO_SPLIT_EXPIRED);
     }
-    if (index > EFENTO_SPLIT_PARTS_MAX) {
+    if (index > EFENTO_SPLIT_PARTS_MAX || index > (int64_t)s->max_parts) {
         split_discard(s, step, EFENTO_SPLIT_TOO_BIG);
         return 0;
     }
@@ -511,7 +534,7 @@ int efento_split_add(struct efento_split *s, int32_t split_info, size_t part_len
     if (index == 1 && (s->held_mask & 1u) != 0) {
         split_discard(s, step, EFENTO_SPLIT_RESTARTED);
     }
-    if (held_bytes_except(s, (uint32_t)index) + part_len > EFENTO_SPLIT_BYTES_MAX) {
+    if (held_bytes_except(s, (uint32_t)index) + part_len > s->max_bytes) {
         split_discard(s, step, EFENTO_SPLIT_TOO_BIG);
         return 0;
     }
@@ -535,7 +558,10 @@ int efento_split_add(struct efento_split *s, int32_t split_info, size_t part_len
     step->index = (uint32_t)index;
     if (s->n_parts != 0 && s->held_mask == (1u << s->n_parts) - 1u) {
         step->is_complete = true;
-        efento_split_init(s);
+        s->held_mask = 0;
+        s->n_parts = 0;
+        s->started_s = 0;
+        memset(s->part_bytes, 0, sizeof(s->part_bytes));
     }
     return 0;
 }

@@ -43,6 +43,8 @@ void efento_opts_init(struct efento_opts *o)
     o->list_items = EFENTO_LIST_MAX;
     o->string_bytes = EFENTO_STRING_MAX;
     o->bytes_bytes = EFENTO_BYTES_MAX;
+    o->split_parts = EFENTO_SPLIT_PARTS_MAX;
+    o->split_bytes = EFENTO_SPLIT_BYTES_MAX;
     o->is_type_cast = true;
 }
 

@@ -127,13 +127,18 @@ static int efento_set(struct gw_store *st, const struct gw_cli_opts *o, int argc
     rc = rc != 0 ? rc : settings_check(json);
     for (i = 1; rc == 0 && i < argc; i++) {
         int64_t id = 0;
+        char err[256] = "";
         if (strchr(argv[i], '=') != NULL) {
             continue;
         }
         rc = gw_cli_find_device(st, argv[i], &dev);
-        rc = rc != 0 ? rc : gw_store_efento_queue(st, dev.id, json, now_ms(), o->max_queued, &id);
+        rc = rc != 0 ? rc
+                     : gw_store_efento_queue(st, dev.id, json, now_ms(), o->max_queued, &id, err,
+                                             sizeof(err));
         if (rc == 0) {
             printf("queued %lld %s %s\n", (long long)id, argv[i], json);
+        } else if (rc == -EACCES) {
+            fprintf(stderr, "nbgate: %s: %s\n", argv[i], err);
         } else if (rc == -EINVAL) {
             fprintf(stderr,
                     "nbgate: %s is not an Efento device (its profile's CoAP device"

@@ -32,13 +32,11 @@
 #include "gateway/gw_efento.h"
 #include "gateway/gw_log.h"
 
-#define PROFILE_REFRESH_MS   5000
-#define PROFILES_MAX         32
-#define OPTIONS_MAX          8 /* libcoap 4.3.1's option filter holds about this many numbers */
-#define LOG_PEERS            64
-#define LOG_PER_MINUTE       10
-#define AUTO_ACCEPT_PER_HOUR 100
-#define HEX_PREFIX_BYTES     32
+#define PROFILE_REFRESH_MS 5000
+#define PROFILES_MAX       32
+#define OPTIONS_MAX        8 /* libcoap 4.3.1's option filter holds about this many numbers */
+#define LOG_PEERS          64
+#define HEX_PREFIX_BYTES   32
 
 struct peer_log {
     char peer[64];
@@ -56,6 +54,8 @@ static struct efento_rt {
     int64_t profiles_ms; /* monotonic time of the last refresh; 0 = never */
     uint16_t registered[OPTIONS_MAX];
     size_t n_registered;
+    int32_t token_opts[OPTIONS_MAX]; /* token option numbers of Efento profiles since start */
+    size_t n_token_opts;
     struct peer_log peers[LOG_PEERS];
     int64_t accept_window_ms;
     uint32_t accepted;
@@ -105,6 +105,25 @@ static void register_option(int32_t num)
     gw_log_info("efento option registered option=%d", (int)num);
 }
 
+/* Token options stay candidates after a profile moves away from them: sensors still on the old
+ * place are accepted while a settings entry moves them (3.2). */
+static void note_token_option(int32_t num)
+{
+    size_t i;
+
+    if (num == GW_EFENTO_TOKEN_PAYLOAD) {
+        return;
+    }
+    for (i = 0; i < rt.n_token_opts; i++) {
+        if (rt.token_opts[i] == num) {
+            return;
+        }
+    }
+    if (rt.n_token_opts < OPTIONS_MAX) {
+        rt.token_opts[rt.n_token_opts++] = num;
+    }
+}
+
 static int collect_profile(void *arg, const struct gw_efento_profile *p)
 {
     (void)arg;
@@ -127,6 +146,7 @@ void gw_coap_efento_refresh(struct gw_coap *c, int64_t mono_ms)
         return;
     }
     for (i = 0; i < rt.n_profiles; i++) {
+        note_token_option(rt.profiles[i].token_option);
         register_option(rt.profiles[i].token_option);
         register_option(rt.profiles[i].signature_option);
         register_option(rt.profiles[i].modem_id_option);
@@ -144,6 +164,7 @@ static void malformed(struct gw_efento_frame *f, struct gw_answer *a, coap_pdu_c
     struct peer_log *slot = &rt.peers[0];
     char hex[2 * HEX_PREFIX_BYTES + 1];
     int64_t now = f->r->mono_ms;
+    uint32_t per_minute = (uint32_t)f->r->c->cfg->efento_malformed_log_per_minute;
     size_t i;
 
     gw_coap_answer(a, code, NULL);
@@ -157,15 +178,15 @@ static void malformed(struct gw_efento_frame *f, struct gw_answer *a, coap_pdu_c
         }
     }
     if (strcmp(slot->peer, f->peer) != 0 || now - slot->window_ms >= 60000) {
-        if (strcmp(slot->peer, f->peer) == 0 && slot->n > LOG_PER_MINUTE) {
+        if (strcmp(slot->peer, f->peer) == 0 && slot->n > per_minute) {
             gw_log_notice("efento malformed frames not logged peer=%s count=%u", slot->peer,
-                          (unsigned)(slot->n - LOG_PER_MINUTE));
+                          (unsigned)(slot->n - per_minute));
         }
         (void)snprintf(slot->peer, sizeof(slot->peer), "%s", f->peer);
         slot->window_ms = now;
         slot->n = 0;
     }
-    if (++slot->n > LOG_PER_MINUTE) {
+    if (++slot->n > per_minute) {
         return;
     }
     gw_efento_hex(f->r->data, f->r->len, HEX_PREFIX_BYTES, hex, sizeof(hex));
@@ -175,48 +196,37 @@ static void malformed(struct gw_efento_frame *f, struct gw_answer *a, coap_pdu_c
 
 /* ---- decode ---------------------------------------------------------------------------------- */
 
-/* The body size a Block1 upload announces (Size1) or reaches with this block; 0 without Block1. */
-static size_t block1_total(const struct gw_req *r)
+void gw_coap_efento_opts(const struct gw_config *cfg, struct efento_opts *o)
 {
-    coap_opt_iterator_t it;
-    coap_opt_t *b1 = coap_check_option(r->pdu, COAP_OPTION_BLOCK1, &it);
-    coap_opt_t *s1;
-    unsigned v;
-
-    if (b1 == NULL) {
-        return 0;
-    }
-    s1 = coap_check_option(r->pdu, COAP_OPTION_SIZE1, &it);
-    if (s1 != NULL) {
-        return coap_decode_var_bytes(coap_opt_value(s1), coap_opt_length(s1));
-    }
-    v = coap_decode_var_bytes(coap_opt_value(b1), coap_opt_length(b1));
-    return (size_t)(v >> 4) * ((size_t)1 << ((v & 7) + 4)) + r->len;
+    efento_opts_init(o);
+    o->payload_bytes = (size_t)(cfg->efento_max_payload_bytes < cfg->max_payload_size
+                                    ? cfg->efento_max_payload_bytes
+                                    : cfg->max_payload_size);
+    o->channels = (size_t)cfg->efento_max_channels;
+    o->samples = (size_t)cfg->efento_max_samples;
+    o->list_items = (size_t)cfg->efento_max_list_items;
+    o->string_bytes = (size_t)cfg->efento_max_string_bytes;
+    o->bytes_bytes = (size_t)cfg->efento_max_bytes_field;
+    o->split_parts = (size_t)cfg->efento_split_max_parts;
+    o->split_bytes = (size_t)cfg->efento_split_max_bytes;
+    o->is_type_cast = cfg->json_type_cast_enabled;
 }
 
 static bool frame_decode(struct gw_efento_frame *f, struct gw_answer *a)
 {
     struct gw_req *r = f->r;
-    size_t cap = (size_t)r->c->cfg->max_payload_size;
-    coap_opt_iterator_t it;
+    size_t cap;
     struct efento_opts o;
     struct efento_part part;
     char err[160] = "";
     int rc;
 
-    efento_opts_init(&o);
-    cap = cap < EFENTO_PAYLOAD_MAX ? cap : EFENTO_PAYLOAD_MAX;
-    o.payload_bytes = cap;
-    o.is_type_cast = r->c->cfg->json_type_cast_enabled;
-    if (r->len > cap || block1_total(r) > cap) {
+    gw_coap_efento_opts(r->c->cfg, &o);
+    cap = o.payload_bytes;
+    if (r->len > cap) { /* a Block1 upload arrives here whole (gw_coap.c reassembles it) */
         (void)snprintf(err, sizeof(err), "payload larger than %zu bytes", cap);
         malformed(f, a, COAP_RESPONSE_CODE_REQUEST_TOO_LARGE, err);
         a->size1 = (uint32_t)cap;
-        return false;
-    }
-    if (coap_check_option(r->pdu, COAP_OPTION_BLOCK1, &it) != NULL) {
-        /* Efento sensors send one datagram per frame; block-wise uploads are not reassembled. */
-        malformed(f, a, COAP_RESPONSE_CODE_BAD_REQUEST, "block-wise upload on an Efento resource");
         return false;
     }
     if (r->data == NULL) {
@@ -295,7 +305,10 @@ static const uint8_t *option_token(const coap_pdu_t *pdu, int32_t num, size_t *l
     return coap_opt_value(opt);
 }
 
-/* 1: the token identifies an Efento device whose profile expects it at `place`; 0: not; <0. */
+/*
+ * 1: the token identifies an Efento device whose profile expects it at `place` (or whose token
+ * place is being moved by a settings entry, 3.2); 0: not; <0: storage error.
+ */
 static int try_token(struct gw_efento_frame *f, const char *tok, size_t len, int32_t place,
                      bool *is_wrong)
 {
@@ -308,13 +321,37 @@ static int try_token(struct gw_efento_frame *f, const char *tok, size_t len, int
         *is_wrong = true;
         return 0;
     }
-    return f->dev.profile.token_option == place ? 1 : 0;
+    return f->dev.profile.token_option == place || f->dev.is_place_moving ? 1 : 0;
 }
 
-/* Creates the device when a profile auto-accepts tokens at this place (R2.6). */
+/* 1: the token is the new token a sent settings entry gives an Efento device (3.2); 0; <0. */
+static int try_moving_token(struct gw_efento_frame *f, const char *tok, size_t len, int32_t place)
+{
+    int rc = gw_store_efento_device_moving(f->r->c->store, tok, len, &f->dev);
+
+    if (rc != 0) {
+        return rc == -ENOENT ? 0 : rc;
+    }
+    if (!f->dev.is_efento || len >= sizeof(f->new_token) ||
+        (f->dev.profile.token_option != place && !f->dev.is_place_moving)) {
+        return 0;
+    }
+    memcpy(f->new_token, tok, len);
+    f->new_token[len] = '\0';
+    gw_log_notice("efento sensor uses its new cloud token peer=%s dev=%lld", f->peer,
+                  (long long)f->dev.id);
+    return 1;
+}
+
+/*
+ * Creates the device when a profile auto-accepts tokens at this place (R2.6), inside a store
+ * batch that frame_handle ends once the frame is handled: the device and its first frame are
+ * committed together.
+ */
 static bool auto_accept(struct gw_efento_frame *f, const char *tok, int32_t place)
 {
     const struct gw_efento_profile *p = NULL;
+    struct gw_store *st = f->r->c->store;
     size_t i;
 
     for (i = 0; i < rt.n_profiles && p == NULL; i++) {
@@ -329,17 +366,35 @@ static bool auto_accept(struct gw_efento_frame *f, const char *tok, int32_t plac
         rt.accept_window_ms = f->r->mono_ms;
         rt.accepted = 0;
     }
-    if (rt.accepted >= AUTO_ACCEPT_PER_HOUR) {
-        gw_log_warn("efento auto-accept limit reached peer=%s limit=%d/h", f->peer,
-                    AUTO_ACCEPT_PER_HOUR);
+    if (rt.accepted >= (uint32_t)f->r->c->cfg->efento_auto_accept_per_hour) {
+        gw_log_warn("efento auto-accept limit reached peer=%s limit=%lld/h", f->peer,
+                    (long long)f->r->c->cfg->efento_auto_accept_per_hour);
         return false;
     }
-    if (gw_store_efento_auto_accept(f->r->c->store, tok, f->id.serial, p->name, f->r->now_ms) !=
-        0) {
+    if (gw_store_batch_begin(st) != 0) {
         return false;
     }
-    rt.accepted++;
+    if (gw_store_efento_auto_accept(st, tok, f->id.serial, p->name, f->r->now_ms) != 0) {
+        (void)gw_store_batch_end(st, -ECANCELED);
+        return false;
+    }
+    f->is_batch = true;
     return true;
+}
+
+/* Ends the auto-accept batch: committed with a successful answer, else rolled back (5.00). */
+static void finish_batch(struct gw_efento_frame *f, struct gw_answer *a)
+{
+    bool is_ok = f->dev.id != 0 && (a->code == 0 || (a->code >> 5) == 2);
+    int rc = gw_store_batch_end(f->r->c->store, is_ok ? 0 : -ECANCELED);
+
+    f->is_batch = false;
+    if (is_ok && rc != 0) {
+        gw_log_err("efento auto-accepted device not stored peer=%s rc=%d", f->peer, rc);
+        gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, NULL);
+    } else if (is_ok) {
+        rt.accepted++; /* the budget counts devices that exist */
+    }
 }
 
 static void note_pending(struct gw_efento_frame *f, const char *tok, int32_t place)
@@ -351,6 +406,7 @@ static void note_pending(struct gw_efento_frame *f, const char *tok, int32_t pla
     (void)snprintf(p.token, sizeof(p.token), "%s", tok);
     (void)snprintf(p.serial, sizeof(p.serial), "%s", f->id.serial);
     p.msg_type = f->res;
+    p.max_entries = f->r->c->cfg->efento_max_pending_devices;
     (void)snprintf(p.peer, sizeof(p.peer), "%s", f->peer);
     if (gw_store_efento_pending_note(f->r->c->store, &p, f->r->data, f->r->len, f->r->now_ms) !=
         0) {
@@ -361,38 +417,52 @@ static void note_pending(struct gw_efento_frame *f, const char *tok, int32_t pla
                 place == GW_EFENTO_TOKEN_PAYLOAD ? "payload" : "option");
 }
 
+/* A token found in a request: an option's value or the payload's cloud_token. */
+struct candidate {
+    const char *tok;
+    size_t len;
+    int32_t place;
+};
+
+static size_t candidates(const struct gw_efento_frame *f, struct candidate *out)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < rt.n_token_opts; i++) {
+        size_t len = 0;
+        const uint8_t *val = option_token(f->r->pdu, rt.token_opts[i], &len);
+        if (val != NULL && len < GW_EFENTO_TEXT_MAX) {
+            out[n].tok = (const char *)val;
+            out[n].len = len;
+            out[n++].place = rt.token_opts[i];
+        }
+    }
+    if (f->id.cloud_token[0] != '\0') {
+        out[n].tok = f->id.cloud_token;
+        out[n].len = strlen(f->id.cloud_token);
+        out[n++].place = GW_EFENTO_TOKEN_PAYLOAD;
+    }
+    return n;
+}
+
 static bool frame_identify(struct gw_efento_frame *f, struct gw_answer *a)
 {
+    struct candidate cand[OPTIONS_MAX + 1];
+    size_t i, n = candidates(f, cand);
     char tok[GW_EFENTO_TEXT_MAX] = "";
-    int32_t place = GW_EFENTO_TOKEN_PAYLOAD;
-    bool is_wrong = false, has_option = false;
-    size_t i, k;
+    int32_t place = n > 0 ? cand[0].place : GW_EFENTO_TOKEN_PAYLOAD;
+    bool is_wrong = false;
     int rc = 0;
 
-    for (i = 0; rc == 0 && i < rt.n_profiles; i++) {
-        int32_t num = rt.profiles[i].token_option;
-        const uint8_t *val;
-        size_t len = 0;
-        for (k = 0; k < i && rt.profiles[k].token_option != num; k++) {
-        }
-        val = k == i ? option_token(f->r->pdu, num, &len) : NULL;
-        if (val == NULL || len >= sizeof(tok)) {
-            continue;
-        }
-        if (!has_option) { /* the first token option present names the pending entry */
-            memcpy(tok, val, len);
-            tok[len] = '\0';
-            place = num;
-            has_option = true;
-        }
-        rc = try_token(f, (const char *)val, len, num, &is_wrong);
+    if (n > 0) { /* the first candidate names the pending entry */
+        memcpy(tok, cand[0].tok, cand[0].len);
+        tok[cand[0].len] = '\0';
     }
-    if (rc == 0 && f->id.cloud_token[0] != '\0') {
-        rc = try_token(f, f->id.cloud_token, strlen(f->id.cloud_token), GW_EFENTO_TOKEN_PAYLOAD,
-                       &is_wrong);
+    for (i = 0; rc == 0 && i < n; i++) {
+        rc = try_token(f, cand[i].tok, cand[i].len, cand[i].place, &is_wrong);
     }
-    if (rc == 0 && !has_option) {
-        (void)snprintf(tok, sizeof(tok), "%s", f->id.cloud_token);
+    for (i = 0; rc == 0 && !is_wrong && i < n; i++) {
+        rc = try_moving_token(f, cand[i].tok, cand[i].len, cand[i].place);
     }
     if (rc == 0 && !is_wrong && auto_accept(f, tok, place)) {
         rc = try_token(f, tok, strlen(tok), place, &is_wrong);
@@ -400,6 +470,7 @@ static bool frame_identify(struct gw_efento_frame *f, struct gw_answer *a)
     if (rc == 1) {
         return true;
     }
+    f->dev.id = is_wrong ? f->dev.id : 0;
     if (rc < 0) {
         gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, NULL);
     } else if (is_wrong) {
@@ -516,11 +587,17 @@ static void frame_handle(struct gw_req *r, struct gw_answer *a, char res)
     } else {
         gw_coap_efento_config(f, a);
     }
+    if (f->is_batch) {
+        finish_batch(f, a); /* before the answer is remembered: it may become 5.00 */
+    }
     remember(f, a);
     gw_log_debug("efento frame peer=%s dev=%lld path=%c type=%s records=%zu code=%u.%02u", f->peer,
                  (long long)f->dev.id, res, f->is_con ? "CON" : "NON", f->n_readings,
                  (unsigned)a->code >> 5, (unsigned)a->code & 0x1f);
 out:
+    if (f->is_batch) {
+        finish_batch(f, a);
+    }
     free(f);
 }
 

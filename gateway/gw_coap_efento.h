@@ -25,10 +25,12 @@ struct gw_efento_frame {
     bool is_con;
     uint16_t mid;
     struct efento_ident id;
-    struct efento_meas_info meas;  /* res 'm' */
-    struct efento_config_info cfg; /* res 'c' */
-    size_t n_readings;             /* decoded readings in readings[] ('m', 'i') */
-    struct gw_efento_device dev;   /* the device, its profile settings and Efento state */
+    struct efento_meas_info meas;       /* res 'm' */
+    struct efento_config_info cfg;      /* res 'c' */
+    size_t n_readings;                  /* decoded readings in readings[] ('m', 'i') */
+    struct gw_efento_device dev;        /* the device, its profile settings and Efento state */
+    char new_token[GW_EFENTO_TEXT_MAX]; /* found by an in-flight new token (3.2), else "" */
+    bool is_batch;                      /* an auto-accepted device: one transaction (R2.6) */
     char peer[64];
     /* the loop thread's buffers (borrowed) */
     struct efento_reading *readings; /* EFENTO_MEAS_READINGS_MAX */
@@ -36,6 +38,9 @@ struct gw_efento_frame {
     struct efento_attr *attrs;       /* EFENTO_CONFIG_ATTRS_MAX */
     char *text;                      /* EFENTO_CONFIG_TEXT_MAX */
 };
+
+/* The decoder bounds of section 9 from the configuration (efento_* keys, max_payload_size). */
+void gw_coap_efento_opts(const struct gw_config *cfg, struct efento_opts *o);
 
 /*
  * Handle an identified, new (not retransmitted) measurement, device info or configuration

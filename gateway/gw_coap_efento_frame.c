@@ -71,6 +71,8 @@ static void work_init(struct work *w, const struct gw_efento_frame *f)
     w->c.changes = w->changes;
     w->c.server = w->server;
     w->c.client_deleted = w->client_deleted;
+    w->c.new_token = f->new_token[0] != '\0' ? f->new_token : NULL;
+    w->c.events_kept = f->r->c->cfg->efento_events_per_device;
 }
 
 static void add_event(struct work *w, const char *type, bool is_once, const char *fmt, ...)
@@ -303,13 +305,17 @@ static void auto_requests(struct work *w, const struct gw_efento_frame *f, struc
     }
 }
 
-/* Merges what is due into payload (at most DOWNLINK_CAP bytes); entries carried become SENT. */
+/*
+ * Merges what is due into payload (at most efento_max_downlink_bytes, never above DOWNLINK_CAP);
+ * entries carried become SENT.
+ */
 static size_t build_downlink(struct work *w, const struct gw_efento_frame *f,
                              struct gw_efento_dl *dls, size_t n, uint8_t *payload)
 {
     struct efento_downlink *dl = NULL;
     struct auto_dl ad;
     size_t idx[OPEN_DL_MAX] = { 0 }, n_idx = 0, len = 0, i;
+    size_t cap = (size_t)f->r->c->cfg->efento_max_downlink_bytes;
     char err[160], resp[EVENT_BODY_MAX];
 
     auto_requests(w, f, &ad);
@@ -323,21 +329,20 @@ static size_t build_downlink(struct work *w, const struct gw_efento_frame *f,
             add_change(w, dls[i].id, GW_DL_FAILED, false, 0, resp);
             continue;
         }
-        if (efento_downlink_size(dl) <= DOWNLINK_CAP) {
+        if (efento_downlink_size(dl) <= cap) {
             idx[n_idx++] = i;
         } else if (n_idx == 0) {
             (void)snprintf(resp, sizeof(resp),
                            "{\"error\":\"larger than a downlink (%zu > %d"
                            " bytes)\"}",
-                           efento_downlink_size(dl), (int)DOWNLINK_CAP);
+                           efento_downlink_size(dl), (int)cap);
             add_change(w, dls[i].id, GW_DL_FAILED, false, 0, resp);
         }
         efento_downlink_free(dl);
         dl = NULL;
     }
     if (build(&ad, dls, idx, n_idx, NULL, &dl, err, sizeof(err)) == 0 &&
-        !efento_downlink_is_empty(dl) &&
-        efento_downlink_encode(dl, payload, DOWNLINK_CAP, &len) != 0) {
+        !efento_downlink_is_empty(dl) && efento_downlink_encode(dl, payload, cap, &len) != 0) {
         len = 0;
     }
     efento_downlink_free(dl);
@@ -502,11 +507,14 @@ static int reassemble(struct work *w, struct gw_efento_frame *f, struct gw_efent
     enum efento_split_discard why = EFENTO_SPLIT_KEPT;
     struct efento_split sp;
     struct efento_split_step step;
+    struct efento_opts o;
     int64_t now_s = f->r->now_ms / 1000;
     size_t i;
 
     *n_parts = 0;
+    gw_coap_efento_opts(f->r->c->cfg, &o);
     efento_split_init(&sp);
+    efento_split_limit(&sp, &o, f->r->c->cfg->efento_split_ttl_s);
     for (i = 0; i < n_held && why == EFENTO_SPLIT_KEPT; i++) {
         (void)efento_split_add(&sp, held[i].split_info, held[i].len, held[i].rx_s, &step);
         why = step.discard;
@@ -516,6 +524,7 @@ static int reassemble(struct work *w, struct gw_efento_frame *f, struct gw_efent
         why = step.discard;
     } else {
         efento_split_init(&sp);
+        efento_split_limit(&sp, &o, f->r->c->cfg->efento_split_ttl_s);
         (void)efento_split_add(&sp, f->cfg.payload_split_info, f->r->len, now_s, &step);
     }
     if (why != EFENTO_SPLIT_KEPT) {
@@ -585,8 +594,7 @@ static int publish_config(struct work *w, struct gw_efento_frame *f,
     size_t n_attrs = 0, i, k;
     int rc;
 
-    efento_opts_init(&o);
-    o.is_type_cast = f->r->c->cfg->json_type_cast_enabled;
+    gw_coap_efento_opts(f->r->c->cfg, &o);
     rc = efento_config_attrs(parts, n_parts, &o, f->attrs, EFENTO_CONFIG_ATTRS_MAX, &n_attrs,
                              f->text, EFENTO_CONFIG_TEXT_MAX, err, sizeof(err));
     rc = rc != 0 ? rc : efento_config_parse(parts, n_parts, &o, &ci, err, sizeof(err));

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "efento/efento.h"
 #include "gateway/gw_log.h"
 
 enum key_type { KT_STR, KT_INT, KT_BOOL, KT_LEVEL, KT_DURABILITY };
@@ -104,6 +105,34 @@ static const struct key_def keys[] = {
       "1000", 0, 1000000 },
     { "journal_size_limit_bytes", "NBGATE_JOURNAL_SIZE_LIMIT_BYTES", KT_INT,
       F(journal_size_limit_bytes), "67108864", 0, INT64_MAX },
+    { "efento_max_payload_bytes", "NBGATE_EFENTO_MAX_PAYLOAD_BYTES", KT_INT,
+      F(efento_max_payload_bytes), "4096", 64, EFENTO_PAYLOAD_MAX },
+    { "efento_max_channels", "NBGATE_EFENTO_MAX_CHANNELS", KT_INT, F(efento_max_channels), "16", 1,
+      EFENTO_CHANNELS_MAX },
+    { "efento_max_samples", "NBGATE_EFENTO_MAX_SAMPLES", KT_INT, F(efento_max_samples), "4096", 1,
+      EFENTO_SAMPLES_MAX },
+    { "efento_max_list_items", "NBGATE_EFENTO_MAX_LIST_ITEMS", KT_INT, F(efento_max_list_items),
+      "64", 1, EFENTO_LIST_MAX },
+    { "efento_max_string_bytes", "NBGATE_EFENTO_MAX_STRING_BYTES", KT_INT,
+      F(efento_max_string_bytes), "255", 1, EFENTO_STRING_MAX },
+    { "efento_max_bytes_field", "NBGATE_EFENTO_MAX_BYTES_FIELD", KT_INT, F(efento_max_bytes_field),
+      "64", 6, EFENTO_BYTES_MAX },
+    { "efento_max_pending_devices", "NBGATE_EFENTO_MAX_PENDING_DEVICES", KT_INT,
+      F(efento_max_pending_devices), "1000", 1, 1000000 },
+    { "efento_auto_accept_per_hour", "NBGATE_EFENTO_AUTO_ACCEPT_PER_HOUR", KT_INT,
+      F(efento_auto_accept_per_hour), "100", 0, 1000000 },
+    { "efento_split_max_parts", "NBGATE_EFENTO_SPLIT_MAX_PARTS", KT_INT, F(efento_split_max_parts),
+      "16", 1, EFENTO_SPLIT_PARTS_MAX },
+    { "efento_split_max_bytes", "NBGATE_EFENTO_SPLIT_MAX_BYTES", KT_INT, F(efento_split_max_bytes),
+      "16384", 64, EFENTO_SPLIT_BYTES_MAX },
+    { "efento_split_ttl_s", "NBGATE_EFENTO_SPLIT_TTL_S", KT_INT, F(efento_split_ttl_s), "3600", 1,
+      86400 },
+    { "efento_events_per_device", "NBGATE_EFENTO_EVENTS_PER_DEVICE", KT_INT,
+      F(efento_events_per_device), "1000", 10, 1000000 },
+    { "efento_max_downlink_bytes", "NBGATE_EFENTO_MAX_DOWNLINK_BYTES", KT_INT,
+      F(efento_max_downlink_bytes), "1024", 64, EFENTO_DOWNLINK_MAX },
+    { "efento_malformed_log_per_minute", "NBGATE_EFENTO_MALFORMED_LOG_PER_MINUTE", KT_INT,
+      F(efento_malformed_log_per_minute), "10", 0, 10000 },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))

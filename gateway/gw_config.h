@@ -60,6 +60,22 @@ struct gw_config {
     int64_t max_queued_downlinks;         /* unfinished downlinks per device */
     int64_t wal_autocheckpoint_pages;     /* SQLite wal_autocheckpoint; 0 disables */
     int64_t journal_size_limit_bytes;
+    /* Efento bounds (specs/efento.md section 9); decoder bounds may only lower the built-in
+     * maxima of efento/efento.h */
+    int64_t efento_max_payload_bytes;        /* request body after Block1 reassembly */
+    int64_t efento_max_channels;             /* channels in one measurement frame */
+    int64_t efento_max_samples;              /* sample offsets in one frame, all channels */
+    int64_t efento_max_list_items;           /* items of any other repeated field */
+    int64_t efento_max_string_bytes;         /* one string field */
+    int64_t efento_max_bytes_field;          /* one bytes field */
+    int64_t efento_max_pending_devices;      /* pending-device entries kept */
+    int64_t efento_auto_accept_per_hour;     /* devices created by auto-accept per hour */
+    int64_t efento_split_max_parts;          /* parts of one split configuration */
+    int64_t efento_split_max_bytes;          /* bytes of one split configuration */
+    int64_t efento_split_ttl_s;              /* an incomplete split set is discarded after */
+    int64_t efento_events_per_device;        /* device event log entries kept */
+    int64_t efento_max_downlink_bytes;       /* ProtoConfig payload of one answer */
+    int64_t efento_malformed_log_per_minute; /* log lines per peer and minute */
 };
 
 /* Fills cfg with every key's default. */

@@ -11,6 +11,7 @@
  */
 #include "gateway/gw_store.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -304,11 +305,39 @@ int gw_store_step_done(struct gw_store *st, sqlite3_stmt *s)
 
 int gw_store_tx_begin(struct gw_store *st)
 {
-    return gw_store_step_done(st, st->stmt[S_BEGIN]);
+    char sql[48];
+    int rc;
+
+    if (st->tx_depth == 0) {
+        rc = gw_store_step_done(st, st->stmt[S_BEGIN]);
+    } else {
+        (void)snprintf(sql, sizeof(sql), "SAVEPOINT tx%d", st->tx_depth);
+        rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+    }
+    if (rc == 0) {
+        st->tx_depth++;
+    }
+    return rc;
 }
 
 int gw_store_tx_end(struct gw_store *st, int rc)
 {
+    char sql[80];
+
+    if (st->tx_depth > 1) { /* a savepoint inside a batch */
+        st->tx_depth--;
+        if (rc == 0) {
+            (void)snprintf(sql, sizeof(sql), "RELEASE tx%d", st->tx_depth);
+        } else {
+            (void)snprintf(sql, sizeof(sql), "ROLLBACK TO tx%d; RELEASE tx%d", st->tx_depth,
+                           st->tx_depth);
+        }
+        if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK && rc == 0) {
+            rc = -EIO;
+        }
+        return rc;
+    }
+    st->tx_depth = 0;
     if (rc == 0) {
         rc = gw_store_step_done(st, st->stmt[S_COMMIT]);
     }
@@ -316,6 +345,18 @@ int gw_store_tx_end(struct gw_store *st, int rc)
         (void)gw_store_step_done(st, st->stmt[S_ROLLBACK]);
     }
     return rc;
+}
+
+int gw_store_batch_begin(struct gw_store *st)
+{
+    assert(st->tx_depth == 0);
+    return gw_store_tx_begin(st);
+}
+
+int gw_store_batch_end(struct gw_store *st, int rc)
+{
+    assert(st->tx_depth == 1);
+    return gw_store_tx_end(st, rc);
 }
 
 static int device_ref_row(sqlite3_stmt *s, struct gw_device_ref *out)

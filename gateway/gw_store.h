@@ -102,6 +102,17 @@ int gw_store_device_reachability(struct gw_store *st, int64_t device_id, const c
 int gw_store_touch_activity(struct gw_store *st, int64_t device_id, int64_t now_ms);
 
 /*
+ * Groups the store calls made until gw_store_batch_end into one transaction: each call keeps
+ * its own all-or-nothing behaviour (a savepoint) and nothing is committed before the end (an
+ * auto-accepted Efento sensor is created together with its first frame, R2.6). Not nestable.
+ * Returns: 0, -EIO.
+ */
+int gw_store_batch_begin(struct gw_store *st);
+
+/* Commits the batch when rc is 0, else rolls all of it back. Returns: rc, or -EIO. */
+int gw_store_batch_end(struct gw_store *st, int rc);
+
+/*
  * Creates devices. With count 0 one device named name with token (NULL or "" = a generated
  * 20-character token); with count N > 0, devices name-0 .. name-(N-1) with tokens token-0 ..
  * (token required). profile NULL means the default profile. All in one transaction.
@@ -1047,6 +1058,7 @@ struct gw_efento_device {
     int64_t devinfo_request_ms;        /* last automatic deviceInfoRequest, 0 = never */
     int64_t config_request_ms;         /* last automatic configurationRequest, 0 = never */
     int64_t n_open_dl;                 /* unfinished EFENTO_CONFIG entries (0: skip reading them) */
+    bool is_place_moving; /* an unfinished entry moves the token to the profile's place (3.2) */
 };
 
 /* One unfinished EFENTO_CONFIG downlink entry. */
@@ -1102,6 +1114,9 @@ struct gw_efento_commit {
     uint32_t error_samples[GW_EFENTO_CHANNELS]; /* sensor error samples per channel, to count */
     const struct gw_efento_part *part_add;      /* hold this part (replacing its index), or NULL */
     bool is_parts_dropped;                      /* drop every held part (before part_add) */
+    const char *new_token; /* the frame came with an in-flight new token: it becomes the
+                              device's access token (3.2), or NULL */
+    int64_t events_kept;   /* device event log entries kept (efento_events_per_device) */
 };
 
 /* An unknown token that knocked (R2.4). */
@@ -1112,7 +1127,8 @@ struct gw_efento_pending {
     char msg_type;                     /* 'm', 'i' or 'c' */
     char peer[64];                     /* address and port */
     int64_t first_seen_ms, last_seen_ms;
-    int64_t seen_count; /* attempts recorded (at most one per GW_EFENTO_PENDING_GAP_MS) */
+    int64_t seen_count;  /* attempts recorded (at most one per GW_EFENTO_PENDING_GAP_MS) */
+    int64_t max_entries; /* entries kept (efento_max_pending_devices); 0 = GW_EFENTO_PENDING_MAX */
 };
 
 /*
@@ -1121,6 +1137,14 @@ struct gw_efento_pending {
  */
 int gw_store_efento_device(struct gw_store *st, const char *token, size_t token_len,
                            struct gw_efento_device *out);
+
+/*
+ * Finds the device that a sent (SENT or DELIVERED) settings entry is moving to the cloud token
+ * `token` (3.2: old and new token are both accepted until the change is confirmed or fails).
+ * Returns: 0, -ENOENT, -EIO.
+ */
+int gw_store_efento_device_moving(struct gw_store *st, const char *token, size_t token_len,
+                                  struct gw_efento_device *out);
 
 /* Calls fn for every Efento profile (settings with defaults). Returns: 0, -EIO, fn's value. */
 int gw_store_efento_profiles(struct gw_store *st,
@@ -1139,11 +1163,16 @@ void gw_store_efento_dl_fini(struct gw_efento_dl *dl, size_t n);
 
 /*
  * Queues admin settings (a validated settings JSON object) for an Efento device; the entry
- * expires after the profile's downlinkExpiryS. Returns: 0 (*id_out set when not NULL), -EINVAL
- * (not an Efento device), -ENOSPC (max_queued unfinished downlinks), -ENOENT, -EIO.
+ * expires after the profile's downlinkExpiryS. Settings that change how the sensor identifies
+ * itself (cloudToken, cloudTokenConfig, cloudTokenCoapOption) are checked so the sensor stays
+ * reachable, and the token they lead to is kept with the entry (3.2).
+ * Returns: 0 (*id_out set when not NULL), -EINVAL (not an Efento device), -EACCES (the
+ * settings would cut the sensor off; err says why), -ENOSPC (max_queued unfinished downlinks),
+ * -ENOENT, -EIO.
  */
 int gw_store_efento_queue(struct gw_store *st, int64_t device_id, const char *settings_json,
-                          int64_t now_ms, int64_t max_queued, int64_t *id_out);
+                          int64_t now_ms, int64_t max_queued, int64_t *id_out, char *err,
+                          size_t err_len);
 
 /*
  * Reads the held parts of the device's split configuration in arrival order.

@@ -13,7 +13,8 @@
  *                     ({"parts":[{"s":split_info,"t":rx_s,"hex":bytes}]} in arrival order)
  *   settings          downlink rows, kind EFENTO_CONFIG, body = settings JSON, max_retries 2
  *                     (the third send without delivery fails), additional_info {"mid":N} once
- *                     SENT
+ *                     SENT, plus {"newToken":T} for settings that move the sensor to cloud token
+ *                     T and {"placeMove":1} for a cloudTokenCoapOption change (3.2)
  *
  * Queue states of an EFENTO_CONFIG entry (8.5; the carrier is the answer to a CON measurement
  * frame; gw_coap_efento_frame.c decides, this file records, each change with a DOWNLINK event):
@@ -81,38 +82,35 @@ static void parse_settings(const unsigned char *text, struct gw_efento_profile *
     json_decref(o);
 }
 
-int gw_store_efento_device(struct gw_store *st, const char *token, size_t token_len,
-                           struct gw_efento_device *out)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = gw_store_prepare(
-        st,
-        "SELECT d.id, d.name, p.id, p.name, p.coap_device_type = 'EFENTO',"
-        " json_extract(p.profile_json, '" SETTINGS_PATH "'),"
-        " (SELECT v_long FROM attribute_kv WHERE device_id = d.id AND scope = 1"
-        "  AND key = 'configurationHash' AND type = 2),"
-        " EXISTS (SELECT 1 FROM ts_kv_latest WHERE device_id = d.id AND key = 'sw_version'),"
-        " (SELECT v_str FROM attribute_kv WHERE device_id = d.id AND scope = 3"
-        "  AND key = '" KEY_SERIAL "'),"
-        " (SELECT v_long FROM attribute_kv WHERE device_id = d.id AND scope = 3"
-        "  AND key = 'efentoDeviceInfoRequestTs'),"
-        " (SELECT v_long FROM attribute_kv WHERE device_id = d.id AND scope = 3"
-        "  AND key = 'efentoConfigurationRequestTs'),"
-        " (SELECT count(*) FROM downlink WHERE device_id = d.id AND kind = 'EFENTO_CONFIG'"
-        "  AND completed_ms IS NULL AND state IN ('QUEUED','TIMEOUT','SENT','DELIVERED'))"
-        " FROM credentials c JOIN device d ON d.id = c.device_id JOIN device_profile p"
-        " ON p.id = d.profile_id WHERE c.type = 'ACCESS_TOKEN' AND c.credentials_id = ?1",
-        &s);
+/* The columns read_device() reads, for a device row d and its profile p. */
+#define DEVICE_COLUMNS                                                                             \
+    "SELECT d.id, d.name, p.id, p.name, p.coap_device_type = 'EFENTO',"                            \
+    " json_extract(p.profile_json, '" SETTINGS_PATH "'),"                                          \
+    " (SELECT v_long FROM attribute_kv WHERE device_id = d.id AND scope = 1"                       \
+    "  AND key = 'configurationHash' AND type = 2),"                                               \
+    " EXISTS (SELECT 1 FROM ts_kv_latest WHERE device_id = d.id AND key = 'sw_version'),"          \
+    " (SELECT v_str FROM attribute_kv WHERE device_id = d.id AND scope = 3"                        \
+    "  AND key = '" KEY_SERIAL "'),"                                                               \
+    " (SELECT v_long FROM attribute_kv WHERE device_id = d.id AND scope = 3"                       \
+    "  AND key = 'efentoDeviceInfoRequestTs'),"                                                    \
+    " (SELECT v_long FROM attribute_kv WHERE device_id = d.id AND scope = 3"                       \
+    "  AND key = 'efentoConfigurationRequestTs'),"                                                 \
+    " (SELECT count(*) FROM downlink WHERE device_id = d.id AND kind = 'EFENTO_CONFIG'"            \
+    "  AND completed_ms IS NULL AND state IN ('QUEUED','TIMEOUT','SENT','DELIVERED')),"            \
+    " EXISTS (SELECT 1 FROM downlink WHERE device_id = d.id AND kind = 'EFENTO_CONFIG'"            \
+    "  AND completed_ms IS NULL AND state IN ('QUEUED','TIMEOUT','SENT','DELIVERED')"              \
+    "  AND json_extract(additional_info, '$.placeMove') = 1)"                                      \
+    " FROM credentials c JOIN device d ON d.id = c.device_id JOIN device_profile p"                \
+    " ON p.id = d.profile_id WHERE c.type = 'ACCESS_TOKEN' AND "
 
-    if (rc != 0) {
-        return rc;
-    }
+/* Steps s (DEVICE_COLUMNS, ?1 bound) into out. Returns: 0, -ENOENT, -EIO. */
+static int read_device(sqlite3_stmt *s, struct gw_efento_device *out)
+{
+    int rc = sqlite3_step(s);
+
     memset(out, 0, sizeof(*out));
-    (void)sqlite3_bind_text(s, 1, token, (int)token_len, SQLITE_STATIC);
-    rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? -ENOENT : -EIO;
-        goto out;
+        return rc == SQLITE_DONE ? -ENOENT : -EIO;
     }
     out->id = sqlite3_column_int64(s, 0);
     copy_text(out->name, sizeof(out->name), sqlite3_column_text(s, 1));
@@ -127,8 +125,40 @@ int gw_store_efento_device(struct gw_store *st, const char *token, size_t token_
     out->devinfo_request_ms = sqlite3_column_int64(s, 9);
     out->config_request_ms = sqlite3_column_int64(s, 10);
     out->n_open_dl = sqlite3_column_int64(s, 11);
-    rc = 0;
-out:
+    out->is_place_moving = sqlite3_column_int(s, 12) != 0;
+    return 0;
+}
+
+int gw_store_efento_device(struct gw_store *st, const char *token, size_t token_len,
+                           struct gw_efento_device *out)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = gw_store_prepare(st, DEVICE_COLUMNS "c.credentials_id = ?1", &s);
+
+    if (rc == 0) {
+        (void)sqlite3_bind_text(s, 1, token, (int)token_len, SQLITE_STATIC);
+        rc = read_device(s, out);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int gw_store_efento_device_moving(struct gw_store *st, const char *token, size_t token_len,
+                                  struct gw_efento_device *out)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = gw_store_prepare(st,
+                              DEVICE_COLUMNS
+                              "d.id = (SELECT device_id FROM downlink WHERE kind = 'EFENTO_CONFIG'"
+                              " AND state IN ('SENT','DELIVERED') AND completed_ms IS NULL AND"
+                              " json_extract(additional_info, '$.newToken') = ?1 ORDER BY id DESC"
+                              " LIMIT 1)",
+                              &s);
+
+    if (rc == 0) {
+        (void)sqlite3_bind_text(s, 1, token, (int)token_len, SQLITE_STATIC);
+        rc = read_device(s, out);
+    }
     sqlite3_finalize(s);
     return rc;
 }
@@ -239,12 +269,148 @@ static int event_write(struct gw_store *st, int64_t device_id, int64_t ts_ms, co
     return gw_store_event_add(st, device_id, ts_ms, type, body);
 }
 
+/* A text value of the device: a client attribute (scope 1) or latest telemetry (scope 0). */
+static int device_text(struct gw_store *st, int64_t device_id, int scope, const char *key,
+                       char *out, size_t cap)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = gw_store_prepare(
+        st,
+        scope == 0 ? "SELECT COALESCE(v_str, CAST(v_long AS TEXT)) FROM ts_kv_latest WHERE"
+                     " device_id = ?1 AND key = ?2"
+                   : "SELECT COALESCE(v_str, CAST(v_long AS TEXT)) FROM attribute_kv WHERE"
+                     " device_id = ?1 AND scope = 1 AND key = ?2",
+        &s);
+
+    out[0] = '\0';
+    if (rc == 0) {
+        (void)sqlite3_bind_int64(s, 1, device_id);
+        (void)sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            copy_text(out, cap, sqlite3_column_text(s, 0));
+        }
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* The device's access token, and whether another device has `token` as its access token. */
+static int token_facts(struct gw_store *st, int64_t device_id, const char *token, char *own,
+                       size_t cap, bool *is_taken)
+{
+    sqlite3_stmt *s = NULL;
+    int rc =
+        gw_store_prepare(st,
+                         "SELECT (SELECT credentials_id FROM credentials WHERE device_id = ?1),"
+                         " EXISTS (SELECT 1 FROM credentials WHERE credentials_id = ?2 AND"
+                         " device_id <> ?1)",
+                         &s);
+
+    if (rc == 0) {
+        (void)sqlite3_bind_int64(s, 1, device_id);
+        (void)sqlite3_bind_text(s, 2, token, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s) == SQLITE_ROW ? 0 : -EIO;
+    }
+    if (rc == 0) {
+        copy_text(own, cap, sqlite3_column_text(s, 0));
+        *is_taken = sqlite3_column_int(s, 1) != 0;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/*
+ * Settings that change how the sensor identifies itself (3.2): refuses those that would cut it
+ * off, and describes the move in *info (heap JSON, NULL when the identity does not change):
+ * newToken = the token the sensor will send, placeMove = the token's place changes to the
+ * profile's. Returns: 0, -EACCES (err set), -EIO, -ENOMEM.
+ */
+static int identity_move(struct gw_store *st, int64_t device_id,
+                         const struct gw_efento_profile *prof, const char *settings, char **info,
+                         char *err, size_t err_len)
+{
+    json_t *o = json_loads(settings, 0, NULL), *tok = json_object_get(o, "cloudToken");
+    json_t *cfg = json_object_get(o, "cloudTokenConfig");
+    json_t *opt = json_object_get(o, "cloudTokenCoapOption"), *out = NULL;
+    char now_cfg[16], fresh[GW_STORE_TOKEN_MAX] = "", own[GW_STORE_TOKEN_MAX];
+    bool is_taken = false;
+    int64_t mode;
+    int rc = 0;
+
+    *info = NULL;
+    if (!json_is_string(tok) && !json_is_integer(cfg) && !json_is_integer(opt)) {
+        goto out;
+    }
+    rc = device_text(st, device_id, 1, "cloudTokenConfig", now_cfg, sizeof(now_cfg));
+    mode = json_is_integer(cfg) ? (int64_t)json_integer_value(cfg)
+           : now_cfg[0] != '\0' ? strtoll(now_cfg, NULL, 10)
+                                : 1;
+    if (rc == 0 && mode == 255) {
+        (void)snprintf(err, err_len,
+                       "cloudTokenConfig: 255 sends no token, and nbgate identifies Efento"
+                       " sensors by their cloud token");
+        rc = -EACCES;
+    } else if (rc == 0 && mode == 2 && json_is_integer(cfg)) {
+        rc = device_text(st, device_id, 0, "modem_identification", fresh, sizeof(fresh));
+        if (rc == 0 && fresh[0] == '\0') {
+            (void)snprintf(err, err_len,
+                           "cloudTokenConfig: 2 makes the modem's IMEI the token, and this sensor"
+                           " has not reported it yet (device info modem_identification)");
+            rc = -EACCES;
+        }
+    } else if (rc == 0 && mode == 1 && json_is_string(tok)) {
+        copy_text(fresh, sizeof(fresh), (const unsigned char *)json_string_value(tok));
+    } else if (rc == 0 && mode == 1 && json_is_integer(cfg)) {
+        rc = device_text(st, device_id, 1, "cloudToken", fresh, sizeof(fresh));
+        if (rc == 0 && fresh[0] == '\0') {
+            (void)snprintf(err, err_len,
+                           "cloudTokenConfig: 1 needs cloudToken as well (the token stored on the"
+                           " sensor is not known)");
+            rc = -EACCES;
+        }
+    }
+    rc = rc != 0 ? rc : token_facts(st, device_id, fresh, own, sizeof(own), &is_taken);
+    if (rc == 0 && is_taken) {
+        (void)snprintf(err, err_len, "cloudToken: already the access token of another device");
+        rc = -EACCES;
+    }
+    if (rc == 0 && json_is_integer(opt) && json_integer_value(opt) != prof->token_option) {
+        (void)snprintf(err, err_len,
+                       "cloudTokenCoapOption: %lld differs from the device profile's %d; change"
+                       " the profile first (nbgate accepts the sensor's current place until it"
+                       " confirms the new one)",
+                       (long long)json_integer_value(opt), (int)prof->token_option);
+        rc = -EACCES;
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    out = json_object();
+    if (fresh[0] != '\0' && strcmp(fresh, own) != 0) {
+        (void)json_object_set_new(out, "newToken", json_string(fresh));
+    }
+    if (json_is_integer(opt)) {
+        (void)json_object_set_new(out, "placeMove", json_integer(1));
+    }
+    if (json_object_size(out) > 0) {
+        *info = json_dumps(out, JSON_COMPACT);
+        rc = *info != NULL ? 0 : -ENOMEM;
+    }
+out:
+    json_decref(out);
+    json_decref(o);
+    return rc;
+}
+
 int gw_store_efento_queue(struct gw_store *st, int64_t device_id, const char *settings_json,
-                          int64_t now_ms, int64_t max_queued, int64_t *id_out)
+                          int64_t now_ms, int64_t max_queued, int64_t *id_out, char *err,
+                          size_t err_len)
 {
     struct gw_efento_profile prof;
     sqlite3_stmt *s = NULL;
-    char uuid[37], body[96];
+    char uuid[37], body[96], *info = NULL;
     int64_t id = 0, unfinished = 0;
     int rc = gw_store_tx_begin(st);
 
@@ -271,12 +437,13 @@ int gw_store_efento_queue(struct gw_store *st, int64_t device_id, const char *se
     }
     sqlite3_finalize(s);
     s = NULL;
+    rc = rc != 0 ? rc : identity_move(st, device_id, &prof, settings_json, &info, err, err_len);
     rc = rc != 0 ? rc
                  : gw_store_prepare(
                        st,
                        "INSERT INTO downlink (uuid, device_id, kind, is_oneway, body, max_retries,"
-                       " created_ms, expiration_ms) VALUES (?1, ?2, 'EFENTO_CONFIG', 1, ?3, ?4,"
-                       " ?5, ?6)",
+                       " created_ms, expiration_ms, additional_info) VALUES (?1, ?2,"
+                       " 'EFENTO_CONFIG', 1, ?3, ?4, ?5, ?6, ?7)",
                        &s);
     if (rc == 0) {
         gw_store_uuid_v4(uuid);
@@ -286,6 +453,7 @@ int gw_store_efento_queue(struct gw_store *st, int64_t device_id, const char *se
         (void)sqlite3_bind_int(s, 4, 2); /* the third send without delivery fails (8.5) */
         (void)sqlite3_bind_int64(s, 5, now_ms);
         (void)sqlite3_bind_int64(s, 6, now_ms + prof.downlink_expiry_s * 1000);
+        gw_store_bind_text_or_null(s, 7, info);
         rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
         id = sqlite3_last_insert_rowid(st->db);
     }
@@ -297,6 +465,7 @@ int gw_store_efento_queue(struct gw_store *st, int64_t device_id, const char *se
         rc = event_write(st, device_id, now_ms, "DOWNLINK", body);
     }
     sqlite3_finalize(s);
+    free(info);
     rc = gw_store_tx_end(st, rc);
     if (rc == 0 && id_out != NULL) {
         *id_out = id;
@@ -570,7 +739,7 @@ static int add_events(struct gw_store *st, const struct gw_efento_commit *c)
             &s);
         if (rc == 0) {
             (void)sqlite3_bind_int64(s, 1, c->device_id);
-            (void)sqlite3_bind_int(s, 2, EVENTS_KEPT);
+            (void)sqlite3_bind_int64(s, 2, c->events_kept > 0 ? c->events_kept : EVENTS_KEPT);
             rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
         }
         sqlite3_finalize(s);
@@ -583,7 +752,8 @@ static const char *change_sql(enum gw_dl_state state)
     switch (state) {
     case GW_DL_SENT:
         return "UPDATE downlink SET state = 'SENT', sent_ms = ?2, additional_info ="
-               " json_object('mid', ?3) WHERE id = ?1 AND state IN ('QUEUED','TIMEOUT')"
+               " json_set(COALESCE(additional_info, '{}'), '$.mid', ?3) WHERE id = ?1 AND state IN "
+               "('QUEUED','TIMEOUT')"
                " RETURNING state";
     case GW_DL_DELIVERED:
         return "UPDATE downlink SET state = 'DELIVERED', delivered_ms = ?2, completed_ms ="
@@ -644,6 +814,30 @@ static int apply_change(struct gw_store *st, const struct gw_efento_commit *c,
     return rc == 1 ? 0 : rc;
 }
 
+/* The sensor now sends the in-flight new token: it becomes the access token (3.2). */
+static int token_switch(struct gw_store *st, const struct gw_efento_commit *c)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = gw_store_prepare(st,
+                              "UPDATE credentials SET credentials_id = ?2 WHERE device_id = ?1 AND"
+                              " type = 'ACCESS_TOKEN' AND NOT EXISTS (SELECT 1 FROM credentials"
+                              " WHERE credentials_id = ?2)",
+                              &s);
+
+    if (rc == 0) {
+        (void)sqlite3_bind_int64(s, 1, c->device_id);
+        (void)sqlite3_bind_text(s, 2, c->new_token, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
+    }
+    sqlite3_finalize(s);
+    if (rc == 0) {
+        rc = event_write(st, c->device_id, c->now_ms, "TOKEN_CHANGED",
+                         "{\"reason\":\"the sensor sends the cloud token its queued settings"
+                         " gave it; the old token is no longer accepted\"}");
+    }
+    return rc;
+}
+
 int gw_store_efento_commit(struct gw_store *st, const struct gw_efento_commit *c)
 {
     size_t i;
@@ -671,6 +865,9 @@ int gw_store_efento_commit(struct gw_store *st, const struct gw_efento_commit *c
     }
     if (rc == 0 && c->part_add != NULL) {
         rc = parts_add(st, c->device_id, c->part_add, c->now_ms);
+    }
+    if (rc == 0 && c->new_token != NULL) {
+        rc = token_switch(st, c);
     }
     if (rc == 0) {
         rc = gw_store_touch_activity(st, c->device_id, c->now_ms);

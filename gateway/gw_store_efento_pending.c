@@ -101,7 +101,7 @@ int gw_store_efento_pending_note(struct gw_store *st, const struct gw_efento_pen
                        " last_seen_ms DESC, id DESC LIMIT ?1)",
                        &s);
     if (rc == 0) {
-        (void)sqlite3_bind_int(s, 1, GW_EFENTO_PENDING_MAX);
+        (void)sqlite3_bind_int64(s, 1, p->max_entries > 0 ? p->max_entries : GW_EFENTO_PENDING_MAX);
         rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
     }
     sqlite3_finalize(s);

@@ -29,15 +29,23 @@ enum gw_store_stmt_id {
 struct gw_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
+    int tx_depth; /* open transactions: 1 = BEGIN IMMEDIATE, each deeper one a SAVEPOINT */
 };
 
 /* Steps a statement that returns no rows, then resets it. Returns: 0, -EIO (logged). */
 int gw_store_step_done(struct gw_store *st, sqlite3_stmt *s);
 
-/* BEGIN IMMEDIATE. Returns: 0, -EIO. */
+/*
+ * BEGIN IMMEDIATE, or inside an open transaction (gw_store_batch_begin) a SAVEPOINT, so a
+ * store function keeps its all-or-nothing contract when a caller groups several of them.
+ * Returns: 0, -EIO.
+ */
 int gw_store_tx_begin(struct gw_store *st);
 
-/* COMMIT when rc is 0, else ROLLBACK. Returns: rc, or -EIO if the commit failed. */
+/*
+ * COMMIT when rc is 0, else ROLLBACK; nested: RELEASE, or ROLLBACK TO the savepoint (the outer
+ * transaction goes on). Returns: rc, or -EIO if the commit failed.
+ */
 int gw_store_tx_end(struct gw_store *st, int rc);
 
 /* A random version-4 UUID, 36 characters and a NUL. */

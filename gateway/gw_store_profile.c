@@ -181,8 +181,51 @@ static int update_profile(struct gw_store *st, const struct gw_profile_info *old
     return step_done(st, s);
 }
 
+/* Efento R2.6: at most one Efento profile per token place auto-accepts unknown tokens. */
+static int check_auto_accept(struct gw_store *st, const struct profile_config *p, const char *json,
+                             char *err, size_t err_len)
+{
+#define EFENTO_SETTINGS "'$.profileData.transportConfiguration.coapDeviceTypeConfiguration"
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if (p->device_type != PROFILE_DEVICE_EFENTO) {
+        return 0;
+    }
+    rc = gw_store_prepare(
+        st,
+        "SELECT name, COALESCE(json_extract(?2, " EFENTO_SETTINGS ".cloudTokenCoapOption'), 65000)"
+        " FROM device_profile WHERE coap_device_type = 'EFENTO' AND name <> ?1 AND"
+        " json_extract(?2, " EFENTO_SETTINGS
+        ".autoAccept') = 1 AND json_extract(profile_json, " EFENTO_SETTINGS
+        ".autoAccept') = 1 AND COALESCE(json_extract(profile_json, " EFENTO_SETTINGS
+        ".cloudTokenCoapOption'), 65000) = COALESCE(json_extract(?2, " EFENTO_SETTINGS
+        ".cloudTokenCoapOption'), 65000) LIMIT 1",
+        &s);
+#undef EFENTO_SETTINGS
+    if (rc != 0) {
+        return rc;
+    }
+    (void)sqlite3_bind_text(s, 1, p->name, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(s, 2, json, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        (void)snprintf(err, err_len,
+                       "profileData.transportConfiguration.coapDeviceTypeConfiguration.autoAccept:"
+                       " Efento profile '%s' already auto-accepts tokens at the same place"
+                       " (cloudTokenCoapOption %lld); at most one profile may",
+                       (const char *)sqlite3_column_text(s, 0),
+                       (long long)sqlite3_column_int64(s, 1));
+        rc = -EEXIST;
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : -EIO;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
 /* The checks of specs/rest-api.md 5.1/5.3 before a save; err says what is refused. */
-static int check_save(struct gw_store *st, const struct profile_config *p,
+static int check_save(struct gw_store *st, const struct profile_config *p, const char *json,
                       const struct gw_profile_info *old, bool exists, char *err, size_t err_len)
 {
     const char *transport = p->transport == PROFILE_TRANSPORT_COAP ? "COAP" : "DEFAULT";
@@ -204,7 +247,7 @@ static int check_save(struct gw_store *st, const struct profile_config *p,
                        "devices referenced it!");
         rc = -EBUSY;
     }
-    return rc;
+    return rc == 0 ? check_auto_accept(st, p, json, err, err_len) : rc;
 }
 
 int gw_store_profile_save(struct gw_store *st, const struct profile_config *p, const char *json,
@@ -223,7 +266,7 @@ int gw_store_profile_save(struct gw_store *st, const struct profile_config *p, c
     rc = find_profile(st, p->name, &old, NULL);
     exists = rc == 0;
     rc = rc == -ENOENT ? 0 : rc;
-    rc = rc == 0 ? check_save(st, p, &old, exists, err, err_len) : rc;
+    rc = rc == 0 ? check_save(st, p, json, &old, exists, err, err_len) : rc;
     if (rc == 0) {
         rc = exists ? update_profile(st, &old, p, json, blob, blob_len, now_ms)
                     : insert_profile(st, p, json, blob, blob_len, now_ms);

@@ -441,6 +441,77 @@ static int parse_payload_type(struct mctx *c, json_t *dc, struct profile_config 
     return rc;
 }
 
+/* obj.member as an integer in min..max; absent or null leaves *out unchanged. */
+static int get_int_in(struct mctx *c, json_t *obj, const char *path, const char *member,
+                      int64_t min, int64_t max, int64_t *out)
+{
+    json_t *j = json_object_get(obj, member);
+
+    if (j == NULL || json_is_null(j)) {
+        return 0;
+    }
+    if (!json_is_integer(j) || json_integer_value(j) < min || json_integer_value(j) > max) {
+        return bad(c, path, member, "expected an integer %lld..%lld", (long long)min,
+                   (long long)max);
+    }
+    *out = (int64_t)json_integer_value(j);
+    return 0;
+}
+
+/*
+ * A CoAP option number for an Efento sensor's token, signature or modem id (specs/efento.md R2,
+ * 3.2): 1..64999, or 65000 = not in an option; never one that CoAP itself defines.
+ */
+static int get_efento_option(struct mctx *c, json_t *dc, const char *member, int64_t *out)
+{
+    static const int64_t taken[] = { 1,  3,  4,  5,  6,  7,  8,  9,  11, 12, 14,  15,  16, 17,
+                                     19, 20, 21, 23, 27, 28, 31, 35, 39, 60, 252, 258, 292 };
+    size_t i;
+    int rc;
+
+    *out = PROFILE_EFENTO_NO_OPTION;
+    rc = get_int_in(c, dc, P_COAP_TYPE, member, 1, PROFILE_EFENTO_NO_OPTION, out);
+    for (i = 0; rc == 0 && i < sizeof(taken) / sizeof(taken[0]); i++) {
+        if (*out == taken[i]) {
+            rc = bad(c, P_COAP_TYPE, member,
+                     "%lld is a CoAP option that CoAP itself defines (e.g. 11 Uri-Path, 12"
+                     " Content-Format, 60 Size1); choose another number, or 65000 for none",
+                     (long long)*out);
+        }
+    }
+    return rc;
+}
+
+/* The Efento NB-IoT settings of coapDeviceTypeConfiguration (specs/efento.md section 1). */
+static int parse_efento(struct mctx *c, json_t *dc)
+{
+    int64_t token = 0, sig = 0, modem = 0, v = 0;
+    bool is_auto = false;
+    int rc = get_efento_option(c, dc, "cloudTokenCoapOption", &token);
+
+    rc = rc != 0 ? rc : get_efento_option(c, dc, "payloadSignatureCoapOption", &sig);
+    rc = rc != 0 ? rc : get_efento_option(c, dc, "modemIdentificationCoapOption", &modem);
+    if (rc == 0 && token != PROFILE_EFENTO_NO_OPTION && (token == sig || token == modem)) {
+        rc = bad(c, P_COAP_TYPE, "cloudTokenCoapOption",
+                 "%lld is also the signature or modem identification option", (long long)token);
+    }
+    if (rc == 0 && sig != PROFILE_EFENTO_NO_OPTION && sig == modem) {
+        rc = bad(c, P_COAP_TYPE, "payloadSignatureCoapOption",
+                 "%lld is also the modem identification option", (long long)sig);
+    }
+    rc = rc != 0 ? rc : get_bool(c, dc, P_COAP_TYPE, "autoAccept", &is_auto);
+    rc = rc != 0 ? rc
+                 : get_int_in(c, dc, P_COAP_TYPE, "clockSyncThresholdS", -PROFILE_EFENTO_MAX_S,
+                              PROFILE_EFENTO_MAX_S, &v);
+    rc =
+        rc != 0 ? rc : get_int_in(c, dc, P_COAP_TYPE, "requestRetryS", 0, PROFILE_EFENTO_MAX_S, &v);
+    rc = rc != 0 ? rc
+                 : get_int_in(c, dc, P_COAP_TYPE, "downlinkExpiryS", 1, PROFILE_EFENTO_MAX_S, &v);
+    rc = rc != 0 ? rc
+                 : get_int_in(c, dc, P_COAP_TYPE, "confirmTimeoutS", 1, PROFILE_EFENTO_MAX_S, &v);
+    return rc;
+}
+
 /* transportConfiguration of a COAP profile. */
 static int parse_coap(struct mctx *c, json_t *tc, struct profile_config *p)
 {
@@ -457,9 +528,10 @@ static int parse_coap(struct mctx *c, json_t *tc, struct profile_config *p)
         p->device_type = (enum profile_device_type)type;
         rc = set_string(dc, "coapDeviceType", types[type]);
     }
-    /* TODO(#6): the Efento settings of this object are validated by the Efento module. */
     if (rc == 0 && p->device_type == PROFILE_DEVICE_DEFAULT) {
         rc = parse_payload_type(c, dc, p);
+    } else if (rc == 0) {
+        rc = parse_efento(c, dc);
     }
     return rc == 0 ? parse_client_settings(c, tc, p) : rc;
 }

@@ -27,11 +27,13 @@
 
 #include "profiles/profile.h"
 
-#define PROFILE_SCHEMA_COUNT 4     /* telemetry, attributes, RPC request, RPC response */
-#define PROFILE_MS_UNSET     (-1)  /* a timer that is null in the JSON */
-#define PROFILE_NAME_MAX     255   /* bytes of a profile name or provision key, without NUL */
-#define PROFILE_SCHEMA_MAX   65536 /* bytes of one .proto text */
-#define PROFILE_TIMER_MAX_MS 31536000000LL /* 365 days: largest timer or inactivity timeout */
+#define PROFILE_SCHEMA_COUNT     4     /* telemetry, attributes, RPC request, RPC response */
+#define PROFILE_MS_UNSET         (-1)  /* a timer that is null in the JSON */
+#define PROFILE_NAME_MAX         255   /* bytes of a profile name or provision key, without NUL */
+#define PROFILE_SCHEMA_MAX       65536 /* bytes of one .proto text */
+#define PROFILE_TIMER_MAX_MS     31536000000LL /* 365 days: largest timer or inactivity timeout */
+#define PROFILE_EFENTO_NO_OPTION 65000         /* an Efento option setting: not in a CoAP option */
+#define PROFILE_EFENTO_MAX_S     31536000      /* largest Efento profile time setting, seconds */
 
 /* The four schemas of a Protobuf profile, numbered as in the descriptor container. */
 enum profile_schema_role {

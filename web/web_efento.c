@@ -132,7 +132,7 @@ static int body_parse(struct web_req *rq, struct web_resp *rs, char **json, int6
 void web_hnd_efento_queue(struct web_req *rq, struct web_resp *rs)
 {
     json_t *out = json_array();
-    char *json = NULL;
+    char *json = NULL, why[256] = "";
     int64_t device_id = 0, id = 0, exp_ms = 0;
     int rc;
 
@@ -141,12 +141,14 @@ void web_hnd_efento_queue(struct web_req *rq, struct web_resp *rs)
         goto out;
     }
     rc = gw_store_efento_queue(rq->st, device_id, json, rq->now_ms, rq->srv->o.max_queued_downlinks,
-                               &id);
+                               &id, why, sizeof(why));
     if (rc == 0 && exp_ms > 0) {
         rc = gw_store_api_efento_expiry(rq->st, id, exp_ms);
     }
     rc = rc != 0 ? rc : gw_store_api_efento_get(rq->st, id, entry_append, out);
-    if (rc == -ENOSPC) {
+    if (rc == -EACCES) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "%s", why);
+    } else if (rc == -ENOSPC) {
         web_error(rs, 400, WEB_E_BAD_PARAMS, "Device has %lld unfinished downlinks already",
                   (long long)rq->srv->o.max_queued_downlinks);
     } else if (rc != 0 || json_array_size(out) != 1) {

@@ -643,12 +643,13 @@ int gw_store_device_list(struct gw_store *st, int64_t now_ms, int64_t default_ti
     if (sqlite3_prepare_v2(
             st->db,
             "SELECT d.id, d.name, p.name, COALESCE(c.credentials_id, ''), d.created_ms,"
-            " d.last_activity_ms, COALESCE((SELECT a.v_long FROM attribute_kv a WHERE"
-            " a.device_id = d.id AND a.scope = 3 AND a.key = 'inactivityTimeout' AND a.type = 2),"
-            " json_extract(p.profile_json, '$.profileData.configuration.inactivityTimeout'), ?2),"
-            " COALESCE(d.reachability, '')"
-            " FROM device d JOIN device_profile p ON p.id = d.profile_id LEFT JOIN credentials c"
-            " ON c.device_id = d.id AND c.type = 'ACCESS_TOKEN' ORDER BY d.name",
+            " d.last_activity_ms, " GW_STORE_SQL_TIMEOUT(
+                GW_STORE_SQL_TIMEOUT_DEVICE, GW_STORE_SQL_TIMEOUT_PROFILE,
+                "?2") ","
+                      " COALESCE(d.reachability, '')"
+                      " FROM device d JOIN device_profile p ON p.id = d.profile_id LEFT JOIN "
+                      "credentials c"
+                      " ON c.device_id = d.id AND c.type = 'ACCESS_TOKEN' ORDER BY d.name",
             -1, &s, NULL) != SQLITE_OK) {
         goto out;
     }

@@ -401,6 +401,91 @@ int gw_store_api_device_page(struct gw_store *st, const struct gw_api_device_que
 int gw_store_api_device_get(struct gw_store *st, const char *uuid, const char *name, int64_t now_ms,
                             int64_t default_inactivity_ms, gw_store_api_device_fn fn, void *arg);
 
+/* ---- the fleet view (gw_store_fleet.c) ---------------------------------------------------- */
+
+/* A device's state as the fleet view shows it; also the order of sorting by state. */
+enum gw_fleet_state {
+    GW_FLEET_ACTIVE = 0,     /* a message within its inactivity timeout */
+    GW_FLEET_INACTIVE = 1,   /* seen, but not within the timeout */
+    GW_FLEET_NEVER_SEEN = 2, /* no message yet */
+};
+
+/* Where an effective setting comes from. */
+enum gw_fleet_source {
+    GW_FLEET_SRC_NONE = 0, /* unknown */
+    GW_FLEET_SRC_DEVICE,   /* the device's own attribute */
+    GW_FLEET_SRC_PROFILE,  /* its profile's profileData.configuration */
+    GW_FLEET_SRC_GATEWAY,  /* the gateway's default (inactivity timeout only) */
+};
+
+enum gw_fleet_sort {
+    GW_FLEET_SORT_NAME = 0,
+    GW_FLEET_SORT_LAST_ACTIVITY,
+    GW_FLEET_SORT_STATE, /* enum gw_fleet_state order */
+};
+
+/* What a fleet page asks for. Strings are borrowed for the call. */
+struct gw_fleet_query {
+    int64_t page_size;        /* 1..1000 */
+    int64_t page;             /* >= 0 */
+    const char *text_search;  /* NULL, or a case-insensitive substring of name, label, profile */
+    const char *profile_uuid; /* NULL, or only the devices of this profile */
+    int state;                /* -1 any, else an enum gw_fleet_state */
+    enum gw_fleet_sort sort;  /* then name, then row id */
+    bool is_desc;             /* the first sort key descending */
+    int64_t now_ms;           /* for the activity rule */
+    int64_t default_inactivity_ms; /* the gateway's default_inactivity_timeout_s in ms */
+};
+
+/* The latest value of the first present key of a list (battery, signal). */
+struct gw_fleet_reading {
+    const char *key; /* NULL = none of the keys has a value */
+    int64_t ts_ms;
+    struct profile_value value; /* text borrowed like the key */
+};
+
+/* One device of a fleet page. Strings are borrowed for the callback's duration. */
+struct gw_fleet_device {
+    const char *uuid;
+    const char *name;
+    const char *label; /* NULL = none */
+    const char *profile_name;
+    const char *profile_uuid;
+    enum gw_fleet_state state;
+    int64_t last_activity_ms;               /* 0 = never */
+    int64_t inactivity_timeout_ms;          /* the effective one */
+    enum gw_fleet_source inactivity_source; /* DEVICE, PROFILE or GATEWAY */
+    int64_t expected_interval_ms;           /* between uplinks; 0 = unknown */
+    enum gw_fleet_source expected_source; /* PROFILE, DEVICE (Efento transmissionInterval), NONE */
+    int64_t next_uplink_ms;               /* last activity + expected interval; 0 = unknown */
+    struct gw_fleet_reading battery; /* battery, battery_level, battery_voltage, batteryLevel */
+    struct gw_fleet_reading signal;  /* signal, signal_strength, rssi, rsrp, RSRP, RSSI */
+    int64_t pending_downlinks;       /* unfinished downlinks of every kind */
+};
+
+/* Totals of a fleet query. */
+struct gw_fleet_summary {
+    int64_t total; /* devices matching text_search and profile_uuid (the state filter aside) */
+    int64_t active, inactive, never_seen; /* of those, by state */
+    int64_t devices_with_pending;         /* of those, devices with an unfinished downlink */
+    int64_t pending_downlinks;            /* their unfinished downlinks */
+    int64_t matches;                      /* devices matching every filter (the paged list) */
+};
+
+typedef int (*gw_store_fleet_fn)(void *arg, const struct gw_fleet_device *d);
+
+/*
+ * Answers one page of the fleet view: fills *sum over the filtered fleet, then calls fn for each
+ * device of the page in order. Two queries, whatever the page size. The activity rule is the one
+ * of gw_store_api_device_page(); the expected uplink interval is the profile's
+ * profileData.configuration.expectedUplinkInterval, else (Efento profiles) the device's reported
+ * client attribute transmissionInterval (seconds); unfinished downlinks are QUEUED, SENT,
+ * TIMEOUT (to be retried) and DELIVERED two-way RPCs, as the queue limit counts them.
+ * Returns: 0, -EIO, or the callback's non-zero value.
+ */
+int gw_store_fleet_page(struct gw_store *st, const struct gw_fleet_query *q,
+                        struct gw_fleet_summary *sum, gw_store_fleet_fn fn, void *arg);
+
 /* Resolves a device uuid to its row id. Returns: 0, -ENOENT, -EIO. */
 int gw_store_api_device_id(struct gw_store *st, const char *uuid, int64_t *id);
 

@@ -8,10 +8,9 @@
  * The admin API is low-rate, so these statements are prepared per call, not at open. Every value
  * from a request reaches SQLite as a bound parameter; the only text spliced into SQL is chosen
  * from constant fragments (the sort column and direction). A device listing is one query over a
- * sub-select that computes each device's activity (ThingsBoard's rule: active while now < last
- * activity + the server attribute inactivityTimeout, else the profile's, else the default
- * timeout, as gw_store_device_list() computes it), so the `active` filter, the page and the
- * total agree.
+ * sub-select that computes each device's activity (ThingsBoard's rule, the GW_STORE_SQL_TIMEOUT
+ * and GW_STORE_SQL_IS_ACTIVE fragments that gw_store_device_list() and the fleet view share), so
+ * the `active` filter, the page and the total agree.
  * Thread: the admin threads and the command line, each with its own struct gw_store.
  */
 #include "gateway/gw_store.h"
@@ -39,13 +38,15 @@
     "SELECT d.id AS id, d.uuid AS uuid, d.name AS name, d.label AS label, p.name AS profile_name," \
     " p.uuid AS profile_uuid, json_extract(p.profile_json, '$.transportType') AS transport,"       \
     " d.additional_info AS info, d.power_json AS power, d.created_ms AS created_ms,"               \
-    " d.last_activity_ms AS last_ms, (d.last_activity_ms > 0 AND ?1 < d.last_activity_ms +"        \
-    " COALESCE((SELECT a.v_long FROM attribute_kv a WHERE a.device_id = d.id AND a.scope = 3"      \
-    " AND a.key = 'inactivityTimeout' AND a.type = 2),"                                            \
-    " json_extract(p.profile_json, '$.profileData.configuration.inactivityTimeout'), ?2)) AS "     \
-    "active, (SELECT o.uuid FROM ota_package o WHERE o.id = d.fw_package_id) AS fw_uuid,"          \
-    " (SELECT o.uuid FROM ota_package o WHERE o.id = d.sw_package_id) AS sw_uuid,"                 \
-    " d.reachability AS reachability FROM device d JOIN device_profile p ON p.id = d.profile_id"
+    " d.last_activity_ms AS last_ms, " GW_STORE_SQL_IS_ACTIVE(                                     \
+        "d.last_activity_ms", "?1",                                                                \
+        GW_STORE_SQL_TIMEOUT(                                                                      \
+            GW_STORE_SQL_TIMEOUT_DEVICE, GW_STORE_SQL_TIMEOUT_PROFILE,                             \
+            "?2")) " AS active,"                                                                   \
+                   " (SELECT o.uuid FROM ota_package o WHERE o.id = d.fw_package_id) AS fw_uuid,"  \
+                   " (SELECT o.uuid FROM ota_package o WHERE o.id = d.sw_package_id) AS sw_uuid,"  \
+                   " d.reachability AS reachability FROM device d JOIN device_profile p ON p.id "  \
+                   "= d.profile_id"
 
 /* Steps a write; maps a UNIQUE violation to -EEXIST. */
 static int step_write(struct gw_store *st, sqlite3_stmt *s)

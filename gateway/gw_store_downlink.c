@@ -62,12 +62,9 @@ static enum gw_dl_kind kind_from_text(const unsigned char *t)
 int gw_store_dl_count_unfinished(struct gw_store *st, int64_t device_id, int64_t *out)
 {
     sqlite3_stmt *s = NULL;
-    int rc =
-        gw_store_prepare(st,
-                         "SELECT count(*) FROM downlink WHERE device_id = ?1 AND (state IN"
-                         " ('QUEUED','SENT','TIMEOUT') OR (state = 'DELIVERED' AND kind = 'RPC' AND"
-                         " is_oneway = 0))",
-                         &s);
+    int rc = gw_store_prepare(
+        st, "SELECT count(*) FROM downlink WHERE device_id = ?1 AND " GW_STORE_SQL_DL_UNFINISHED,
+        &s);
 
     if (rc == 0) {
         (void)sqlite3_bind_int64(s, 1, device_id);

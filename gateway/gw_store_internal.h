@@ -32,6 +32,34 @@ struct gw_store {
     int tx_depth; /* open transactions: 1 = BEGIN IMMEDIATE, each deeper one a SAVEPOINT */
 };
 
+/*
+ * ThingsBoard's activity rule (specs/rest-api.md 4.1) as SQL fragments over a device row `d`
+ * joined with its profile `p`, shared by every query that reports activity so that listings,
+ * counts, metrics and the fleet view agree. The inactivity timeout (ms) is the device's server
+ * attribute inactivityTimeout, else the profile's profileData.configuration.inactivityTimeout,
+ * else the gateway default; a device is active while now < last activity + timeout and never
+ * before its first message. GW_STORE_SQL_TIMEOUT(device, profile, fallback) and
+ * GW_STORE_SQL_IS_ACTIVE(last, now, timeout) take SQL expressions (columns or parameters).
+ */
+#define GW_STORE_SQL_TIMEOUT_DEVICE                                                                \
+    "(SELECT a.v_long FROM attribute_kv a WHERE a.device_id = d.id AND a.scope = 3"                \
+    " AND a.key = 'inactivityTimeout' AND a.type = 2)"
+#define GW_STORE_SQL_TIMEOUT_PROFILE                                                               \
+    "json_extract(p.profile_json, '$.profileData.configuration.inactivityTimeout')"
+#define GW_STORE_SQL_TIMEOUT(device, profile, fallback)                                            \
+    "COALESCE(" device ", " profile ", " fallback ")"
+#define GW_STORE_SQL_IS_ACTIVE(last, now, timeout)                                                 \
+    "(" last " > 0 AND " now " < " last " + " timeout ")"
+
+/*
+ * The downlinks that are not finished (the queue limit and the fleet view count these): waiting,
+ * sent, timed out and to be retried, or a two-way RPC delivered but not answered yet. Columns of
+ * the downlink table, unqualified.
+ */
+#define GW_STORE_SQL_DL_UNFINISHED                                                                 \
+    "(state IN ('QUEUED','SENT','TIMEOUT') OR (state = 'DELIVERED' AND kind = 'RPC' AND"           \
+    " is_oneway = 0))"
+
 /* Steps a statement that returns no rows, then resets it. Returns: 0, -EIO (logged). */
 int gw_store_step_done(struct gw_store *st, sqlite3_stmt *s);
 

@@ -648,6 +648,13 @@ static int parse_configuration(struct mctx *c, json_t *pd, struct profile_config
         rc = bad(c, P_CONFIG, "inactivityTimeout", "must be positive, or null for the default");
     }
     p->inactivity_timeout_ms = ms > 0 ? ms : 0;
+    rc = rc == 0 ? get_ms(c, cfg, P_CONFIG, "expectedUplinkInterval", &ms) : rc;
+    if (rc == 0 && (ms == 0 || ms > PROFILE_EXPECTED_UPLINK_MAX_MS)) {
+        rc = bad(c, P_CONFIG, "expectedUplinkInterval",
+                 "must be 1..%lld ms (31 days), or null when unknown",
+                 (long long)PROFILE_EXPECTED_UPLINK_MAX_MS);
+    }
+    p->expected_uplink_interval_ms = rc == 0 && ms > 0 ? ms : 0;
     return rc;
 }
 

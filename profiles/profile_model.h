@@ -35,6 +35,9 @@
 #define PROFILE_EFENTO_NO_OPTION 65000         /* an Efento option setting: not in a CoAP option */
 #define PROFILE_EFENTO_MAX_S     31536000      /* largest Efento profile time setting, seconds */
 
+/* 31 days: the largest expected uplink interval of a profile. */
+#define PROFILE_EXPECTED_UPLINK_MAX_MS 2678400000LL
+
 /* The four schemas of a Protobuf profile, numbered as in the descriptor container. */
 enum profile_schema_role {
     PROFILE_SCHEMA_TELEMETRY = 0,
@@ -106,6 +109,7 @@ struct profile_config {
     char *provision_secret;                 /* provisionDeviceSecret or NULL */
     bool is_x509_provision_allowed;         /* provisionConfiguration.allowX509Credentials */
     int64_t inactivity_timeout_ms;          /* 0 = the gateway's default */
+    int64_t expected_uplink_interval_ms;    /* between two uplinks; 0 = unknown */
     struct profile_proto_schema *proto[PROFILE_SCHEMA_COUNT]; /* compiled, or NULL */
 };
 
@@ -114,7 +118,8 @@ struct profile_config {
  * object, specs/rest-api.md 5.1-5.6). name, when not NULL, replaces the JSON's "name". A Protobuf
  * profile whose schema members are absent or null gets ThingsBoard's default schemas; an empty
  * RPC schema gets the default too, an empty telemetry or attributes schema is refused.
- * nbgate extensions: profileData.configuration.inactivityTimeout (ms or null) and
+ * nbgate extensions: profileData.configuration.inactivityTimeout (ms or null),
+ * profileData.configuration.expectedUplinkInterval (ms, 1..31 days, or null when unknown) and
  * profileData.provisionConfiguration.allowX509Credentials (boolean).
  * normalized (may be NULL) receives the JSON to store: the input with defaults filled in, the
  * provision key at the top level only, "name" and "default" as parsed.

@@ -4,7 +4,8 @@
  * the route table, the pure parts (web_json.c, web_csv.c, web_checksum.c, web_multipart.c), and
  * the handlers of the route files (web_auth.c, web_routes.c, web_telemetry.c, web_tswrite.c,
  * web_profiles.c, web_profile_save.c, web_import.c, web_rpc.c, web_ota*.c, web_nbgate.c,
- * web_metrics.c). Nothing outside web/ (except its tests and fuzz targets) includes this header.
+ * web_metrics.c, web_fleet.c). Nothing outside web/ (except its tests and fuzz targets) includes
+ * this header.
  */
 #ifndef WEB_INTERNAL_H
 #define WEB_INTERNAL_H
@@ -636,6 +637,10 @@ void web_hnd_pending_approve(struct web_req *rq, struct web_resp *rs);
 void web_hnd_pending_reject(struct web_req *rq, struct web_resp *rs);
 void web_hnd_pending_delete(struct web_req *rq, struct web_resp *rs);
 void web_hnd_device_events(struct web_req *rq, struct web_resp *rs);
+
+/* ---- web_fleet.c: the fleet view in one answer (issue 9) ---------------------------------- */
+
+void web_hnd_fleet(struct web_req *rq, struct web_resp *rs);
 
 /* ---- web_efento.c: the Efento settings queue (specs/rest-api.md 9.4) ----------------------- */
 

@@ -5,9 +5,9 @@
  * handler shares (path UUIDs, page links, PageData answers). The other resources have their own
  * files: accounts web_auth.c, telemetry and attributes web_telemetry.c / web_tswrite.c, device
  * profiles web_profiles.c / web_profile_save.c, bulk import web_import.c, RPC web_rpc.c, OTA
- * web_ota*.c, nbgate's own routes web_nbgate.c and web_metrics.c. A route may raise its body cap
- * (bulk import) or be streamed (OTA upload: web_server.c checks the token, then hands each chunk
- * of the body to the route's stream function).
+ * web_ota*.c, nbgate's own routes web_nbgate.c, web_fleet.c and web_metrics.c. A route may raise
+ * its body cap (bulk import) or be streamed (OTA upload: web_server.c checks the token, then hands
+ * each chunk of the body to the route's stream function).
  *
  * A route pattern is a '/'-separated list of literal segments and {} parameters; a request path
  * matches when it has the same number of segments and every literal is equal (no prefix match,
@@ -83,6 +83,7 @@ static const struct web_route routes[] = {
     { "GET", "/api/rpc/persistent/device/{}", false, web_hnd_rpc_page, NULL, 0 },
     { "GET", "/api/rpc/persistent/{}", false, web_hnd_rpc_get, NULL, 0 },
     { "DELETE", "/api/rpc/persistent/{}", false, web_hnd_rpc_delete, NULL, 0 },
+    { "GET", "/api/nbgate/fleet", false, web_hnd_fleet, NULL, 0 },
     { "GET", "/api/nbgate/pendingDevices", false, web_hnd_pending_page, NULL, 0 },
     { "POST", "/api/nbgate/pendingDevices/{}/approve", false, web_hnd_pending_approve, NULL, 0 },
     { "POST", "/api/nbgate/pendingDevices/{}/reject", false, web_hnd_pending_reject, NULL, 0 },

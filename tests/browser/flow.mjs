@@ -6,7 +6,8 @@
 //      and a broken schema shows protoc's error at its line (when the gateway serves profiles)
 //   -> CSV import with a dry run (or, while the gateway lacks bulk import, the add-device form)
 //   -> the device page's own coap-client command sends an uplink: the device turns active and
-//      its values, types and chart appear
+//      its values, types and chart appear; the fleet view counts it and shows its row (state and
+//      why, battery, signal, pending downlinks)
 //   -> an RPC is queued and its state followed while a coap-client observes (when served)
 //   -> stored XSS in a device name, label and telemetry string renders as literal text, and no
 //      dialog opens
@@ -174,8 +175,12 @@ async function profiles(page) {
   await page.fill('#profile-name', 'Efento NB-IoT');
   await page.selectOption('#coap-type', 'EFENTO');
   await page.selectOption('#power-mode', 'PSM');
+  await page.fill('#expected-uplink', '15');
   await page.click('#profile-save');
   await page.waitForFunction(() => location.hash.startsWith('#/profile/') && !location.hash.endsWith('/new'));
+  await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Efento NB-IoT');
+  check('the expected uplink interval round-trips through the profile editor',
+    (await page.inputValue('#expected-uplink')) === '15', await page.inputValue('#expected-uplink'));
   await page.goto(`${URL0}#/profiles`);
   await page.waitForSelector('[data-profile="Efento NB-IoT"]');
   check('an Efento profile is created', (await page.textContent('[data-profile="Efento NB-IoT"]')).includes('EFENTO'));
@@ -260,6 +265,7 @@ async function uplink(page) {
   await sh(cmd);
   const xssValue = cmd.replace(`'{"temperature":21.5}'`, `'{"temperature":22.75,"humidity":41,"note":"<b>bold</b><script>alert(3)</script>"}'`);
   await sh(xssValue);
+  await sh(cmd.replace(`'{"temperature":21.5}'`, `'{"battery":87,"rssi":-71}'`));
   await page.waitForFunction(() => document.querySelector('#device-state .badge')?.textContent === 'active', null,
     { timeout: 20000 });
   check('the uplink makes the device active', true);
@@ -287,6 +293,36 @@ async function uplink(page) {
   await page.click(del);
   await page.waitForSelector('[data-attr="SHARED_SCOPE:doomed"]', { state: 'detached' });
   check('a shared attribute is deleted after a second click', true);
+}
+
+// The fleet view after the uplink: counts as the API gives them, the device's row active with
+// its reason, battery, signal and the shared-attribute downlinks still waiting for it.
+async function fleet(page, deviceId) {
+  const token = await login(page);
+  const api = await apiCall(page, 'GET', '/api/nbgate/fleet?pageSize=100&page=0', undefined, token);
+  check('the fleet API answers', api.status === 200 && api.json?.summary, JSON.stringify(api));
+  const s = api.json.summary;
+  const mine = api.json.data.find((d) => d.id.id === deviceId);
+  await page.goto(`${URL0}#/`);
+  const rowSel = `#device-list tr[data-device="${deviceId}"]`;
+  await page.waitForSelector(rowSel);
+  const shown = await page.$$eval('#counts .count b', (b) => b.map((x) => x.textContent));
+  check('the counts show devices, active, inactive, never seen and pending downlinks',
+    shown.join() === [s.total, s.active, s.inactive, s.neverSeen, s.pendingDownlinks].join() && s.active >= 1,
+    `${shown} vs ${JSON.stringify(s)}`);
+  check('the device row says active and why', (await page.textContent(`${rowSel} .badge.state-active`)) === 'active' &&
+    /last uplink .* ago/.test(await page.textContent(`${rowSel} .why`)), await page.textContent(rowSel));
+  const battery = await page.textContent(`${rowSel} [data-reading=battery]`);
+  const signal = await page.textContent(`${rowSel} [data-reading=signal]`);
+  check('the row shows battery and signal', battery === '87battery' && signal === '-71rssi', `${battery} ${signal}`);
+  const pending = await page.textContent(`${rowSel} [data-pending]`);
+  check('the row shows the pending downlinks', mine && pending === String(mine.pendingDownlinks) &&
+    mine.pendingDownlinks === 3, `${pending} vs ${JSON.stringify(mine)}`);
+  await page.selectOption('#fleet-state', 'NEVER_SEEN');
+  await page.waitForSelector(rowSel, { state: 'detached' });
+  check('the state filter hides the active device', true);
+  await page.goto(`${URL0}#/device/${deviceId}`);
+  await page.waitForSelector('#rpc-method');
 }
 
 async function rpc(page) {
@@ -478,6 +514,7 @@ async function main() {
     await step('pending devices', () => pending(page));
     if (deviceId) await page.goto(`${URL0}#/device/${deviceId}`);
     await step('uplink', () => uplink(page));
+    await step('fleet', () => fleet(page, deviceId));
     await step('rpc', () => rpc(page));
     await step('x509', () => x509(page));
     await step('efento', () => efento(page, hasProfile));

@@ -338,7 +338,7 @@ static const struct ok_case ok_cases[] = {
       PROFILE_TRANSPORT_COAP, PROFILE_DEVICE_DEFAULT, PROFILE_PAYLOAD_JSON, true, PROFILE_POWER_DRX,
       U, U, U, PROFILE_PROVISION_CHECK_PRE_PROVISIONED_DEVICES, "k", "s", false, 0,
       "\"provisionType\":\"CHECK_PRE_PROVISIONED_DEVICES\",\"provisionDeviceKey\":\"k\"" },
-    /* the expected-uplink interval (nbgate extension) */
+    /* the inactivity timeout (nbgate extension) */
     { NULL, "", ",\"configuration\":{\"type\":\"DEFAULT\",\"inactivityTimeout\":900000}", "",
       PROFILE_TRANSPORT_COAP, PROFILE_DEVICE_DEFAULT, PROFILE_PAYLOAD_JSON, true, PROFILE_POWER_DRX,
       U, U, U, PROFILE_PROVISION_DISABLED, NULL, NULL, false, 900000, NULL },
@@ -394,6 +394,68 @@ static void test_accepted(void **state)
         assert_null(strstr(norm, "\"provisionConfiguration\":{\"provisionDeviceKey\""));
         free(norm);
         profile_config_fini(&p);
+    }
+}
+
+/* ---- the expected uplink interval (nbgate extension): 1 ms .. 31 days, or null ------------ */
+
+struct expected_case {
+    const char *member; /* "expectedUplinkInterval": value, or "" for an absent member */
+    int64_t want_ms;    /* parsed value (0 = unknown) when err is NULL */
+    const char *err;    /* NULL: accepted */
+};
+
+#define P_EXP "profileData.configuration.expectedUplinkInterval: "
+
+static const struct expected_case expected_cases[] = {
+    { "", 0, NULL },
+    { ",\"expectedUplinkInterval\":null", 0, NULL },
+    { ",\"expectedUplinkInterval\":1", 1, NULL },
+    { ",\"expectedUplinkInterval\":3600000", 3600000, NULL },
+    { ",\"expectedUplinkInterval\":2678400000", 2678400000LL, NULL },
+    { ",\"expectedUplinkInterval\":0", 0,
+      P_EXP "must be 1..2678400000 ms (31 days), or null when unknown" },
+    { ",\"expectedUplinkInterval\":2678400001", 0,
+      P_EXP "must be 1..2678400000 ms (31 days), or null when unknown" },
+    { ",\"expectedUplinkInterval\":-1", 0, P_EXP "must be 0..31536000000 ms" },
+    { ",\"expectedUplinkInterval\":\"1h\"", 0,
+      P_EXP "expected an integer number of milliseconds or null" },
+    { ",\"expectedUplinkInterval\":1.5", 0,
+      P_EXP "expected an integer number of milliseconds or null" },
+};
+
+static void test_expected_uplink(void **state)
+{
+    struct profile_config p;
+    char pd[256], err[512], *norm;
+    const char *json;
+    size_t i;
+    int rc;
+
+    (void)state;
+    for (i = 0; i < sizeof(expected_cases) / sizeof(expected_cases[0]); i++) {
+        const struct expected_case *c = &expected_cases[i];
+        (void)snprintf(pd, sizeof(pd), ",\"configuration\":{\"type\":\"DEFAULT\"%s}", c->member);
+        json = profile("", pd, "");
+        norm = NULL;
+        err[0] = '\0';
+        rc = profile_config_parse(json, strlen(json), NULL, &p, &norm, err, sizeof(err));
+        if (c->err == NULL) {
+            if (rc != 0) {
+                fail_msg("%s: %s", json, err);
+            }
+            assert_int_equal(p.expected_uplink_interval_ms, c->want_ms);
+            /* kept in the stored JSON, so the profile editor reads it back */
+            if (c->want_ms > 0 && strstr(norm, "\"expectedUplinkInterval\"") == NULL) {
+                fail_msg("normalised JSON lost the interval:\n%s", norm);
+            }
+            free(norm);
+            profile_config_fini(&p);
+        } else if (rc != -EINVAL || strcmp(err, c->err) != 0) {
+            fail_msg("%s\n want \"%s\"\n got rc %d \"%s\"", json, c->err, rc, err);
+        } else {
+            assert_null(norm);
+        }
     }
 }
 
@@ -608,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_default_profile),
         cmocka_unit_test(test_protobuf_defaults),
         cmocka_unit_test(test_accepted),
+        cmocka_unit_test(test_expected_uplink),
         cmocka_unit_test(test_power_parse),
         cmocka_unit_test(test_power_resolve),
         cmocka_unit_test(test_dispatch),

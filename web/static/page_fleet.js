@@ -1,67 +1,53 @@
 // SPDX-License-Identifier: MIT
-// page_fleet.js - the fleet at a glance: counts at the top (all, active, inactive), a device list
-// with search and paging (GET /api/tenant/deviceInfos), and a form to add one device
-// (POST /api/device with its access token). Each listed device then gets its state and reason
-// (server attributes lastActivityTime and inactivityTimeout), battery and signal (latest
-// telemetry) and its pending downlinks (persistent RPCs still QUEUED) with a few requests per
-// row, at most four at a time; a fleet summary in the list answer would save those requests.
+// page_fleet.js - the fleet at a glance, from one request per view (GET /api/nbgate/fleet): counts
+// at the top (devices, active, inactive, never seen, pending downlinks), a device list with each
+// device's profile, state and why (last uplink, next one expected or overdue since when),
+// battery, signal and unfinished downlinks, with search, a state filter, sorting and paging; and
+// a form to add one device (POST /api/device with its access token). Every device-supplied
+// string goes in as text through h().
 
-import { ApiError, get, post } from './api.js';
-import { field, fmtTs, h, limited, msg, needsApi, replace, row, table } from './dom.js';
-import { BATTERY_KEYS, SIGNAL_KEYS, deviceState, pick, stateBadge } from './state.js';
+import { get, post } from './api.js';
+import { field, fmtAgo, fmtDuration, fmtTs, h, msg, replace, row, table } from './dom.js';
+import { fleetState, fmtReading, stateBadge } from './state.js';
 
 const HEADERS = ['Name', 'Profile', 'State', 'Last uplink', 'Battery', 'Signal', 'Pending downlinks'];
-const TEL = `${[...BATTERY_KEYS, ...SIGNAL_KEYS].join(',')}`;
+const STATES = [['', 'All states'], ['ACTIVE', 'Active'], ['INACTIVE', 'Inactive'], ['NEVER_SEEN', 'Never seen']];
+const SORTS = [['name', 'Sort by name'], ['state', 'Sort by state'], ['lastActivityTime', 'Sort by last uplink']];
 
-async function counts(box) {
-  const n = async (active) => (await get('/api/tenant/deviceInfos',
-    { pageSize: 1, page: 0, active })).totalElements;
-  const [all, on, off] = await Promise.all([n(undefined), n(true), n(false)]);
+function count(id, cls, n, label, title) {
+  return h('div', { class: `count ${cls}`, id, title }, h('b', {}, String(n)), label);
+}
+
+function counts(box, s, defaultTimeout) {
   replace(box,
-    h('div', { class: 'count', id: 'count-all' }, h('b', {}, String(all)), 'devices'),
-    h('div', { class: 'count count-active', id: 'count-active' }, h('b', {}, String(on)), 'active'),
-    h('div', { class: 'count count-inactive', id: 'count-inactive' }, h('b', {}, String(off)),
-      'inactive or never seen'));
+    count('count-all', '', s.total, 'devices',
+      `inactive after ${fmtDuration(defaultTimeout)} without a message unless the device or its profile says otherwise`),
+    count('count-active', 'count-active', s.active, 'active'),
+    count('count-inactive', 'count-inactive', s.inactive, 'inactive'),
+    count('count-never', 'count-never', s.neverSeen, 'never seen'),
+    count('count-pending', 'count-pending', s.pendingDownlinks, 'pending downlinks',
+      `${s.devicesWithPendingDownlinks} device(s) with downlinks waiting`));
 }
 
-// Fills the state, last uplink, battery, signal and queue cells of one row.
-async function enrich(d, cells, rpcState) {
-  const id = d.id.id;
-  const base = `/api/plugins/telemetry/DEVICE/${id}`;
-  const [attrs, latest] = await Promise.all([
-    get(`${base}/values/attributes/SERVER_SCOPE`, { keys: 'lastActivityTime,inactivityTimeout' }),
-    get(`${base}/values/timeseries`, { keys: TEL, useStrictDataTypes: true }),
-  ]);
-  const a = Object.fromEntries(attrs.map((x) => [x.key, x.value]));
-  const st = deviceState(d.active, a);
-  replace(cells.state, stateBadge(st), h('small', { class: 'why' }, st.why));
-  replace(cells.last, a.lastActivityTime ? fmtTs(a.lastActivityTime) : 'never');
-  replace(cells.battery, pick(latest, BATTERY_KEYS));
-  replace(cells.signal, pick(latest, SIGNAL_KEYS));
-  if (rpcState.isMissing) return;
-  try {
-    const q = await get(`/api/rpc/persistent/device/${id}`, { pageSize: 1, page: 0, rpcStatus: 'QUEUED' });
-    replace(cells.queue, String(q.totalElements));
-  } catch (e) {
-    if (e instanceof ApiError && e.isMissingApi) rpcState.isMissing = true;
-    replace(cells.queue, h('span', { title: 'needs API GET /api/rpc/persistent/device/{deviceId}' }, '—'));
-  }
+function reading(r, kind) {
+  if (!r) return h('span', { class: 'muted', 'data-reading': kind }, '—');
+  return h('span', { 'data-reading': kind, title: `${r.key} at ${fmtTs(r.ts)}` }, fmtReading(r),
+    h('small', { class: 'why' }, r.key));
 }
 
-function deviceRow(d, tasks, rpcState) {
-  const cells = {
-    state: h('span', {}, h('span', { class: d.active ? 'badge state-active' : 'badge' }, d.active ? 'active' : '…')),
-    last: '…', battery: '…', signal: '…', queue: '…',
-  };
-  for (const k of ['last', 'battery', 'signal', 'queue']) cells[k] = h('span', {}, cells[k]);
+function deviceRow(d, now) {
+  const st = fleetState(d, now);
   const name = h('a', { href: `#/device/${encodeURIComponent(d.id.id)}`, class: 'dev-name' }, d.name);
-  const tr = row(HEADERS, [
+  return row(HEADERS, [
     [name, d.label ? h('small', { class: 'label' }, d.label) : null],
-    d.deviceProfileName || d.type,
-    cells.state, cells.last, cells.battery, cells.signal, cells.queue,
-  ], { 'data-device': d.id.id });
-  tasks.push(() => enrich(d, cells, rpcState).catch((e) => replace(cells.state, msg('err', e.message))));
-  return tr;
+    d.deviceProfileName,
+    h('span', { class: 'state-cell' }, stateBadge(st), h('small', { class: 'why' }, st.why)),
+    d.lastActivityTime ? h('span', { title: fmtTs(d.lastActivityTime) }, fmtAgo(d.lastActivityTime, now)) : 'never',
+    reading(d.battery, 'battery'),
+    reading(d.signal, 'signal'),
+    h('span', { class: d.pendingDownlinks ? 'badge rpc-queued' : 'muted', 'data-pending': d.pendingDownlinks },
+      String(d.pendingDownlinks)),
+  ], { 'data-device': d.id.id, 'data-state': d.state });
 }
 
 function addDeviceForm(onSaved) {
@@ -96,60 +82,64 @@ function addDeviceForm(onSaved) {
 }
 
 export async function fleetPage(main, params, ctx) {
-  const state = { page: 0, pageSize: 20, search: '' };
+  const state = { page: 0, pageSize: 20, search: '', state: '', sort: 'name' };
   const countBox = h('div', { class: 'counts', id: 'counts' });
   const listBox = h('div', { id: 'device-list' });
   const pager = h('div', { class: 'pager' });
-  const note = h('div', { class: 'out' });
   const search = h('input', { type: 'search', placeholder: 'Search name, label, profile',
     id: 'fleet-search', 'aria-label': 'Search devices' });
+  const stateSel = h('select', { id: 'fleet-state', 'aria-label': 'Device state' },
+    STATES.map(([v, t]) => h('option', { value: v }, t)));
+  const sortSel = h('select', { id: 'fleet-sort', 'aria-label': 'Sort devices' },
+    SORTS.map(([v, t]) => h('option', { value: v }, t)));
   const size = h('select', { id: 'fleet-size', 'aria-label': 'Devices per page' },
     [10, 20, 50, 100].map((n) => h('option', { value: n, selected: n === state.pageSize }, `${n} per page`)));
-  const rpcState = { isMissing: false };
   let timer = 0;
+  let seq = 0;
 
   async function load() {
-    const d = await get('/api/tenant/deviceInfos', {
-      pageSize: state.pageSize, page: state.page, textSearch: state.search,
-      sortProperty: 'name', sortOrder: 'ASC',
-    });
-    if (!ctx.isCurrent()) return;
-    const tasks = [];
+    const mine = ++seq;
+    let d;
+    try {
+      d = await get('/api/nbgate/fleet', {
+        pageSize: state.pageSize, page: state.page, textSearch: state.search || undefined,
+        state: state.state || undefined, sortProperty: state.sort,
+        sortOrder: state.sort === 'lastActivityTime' ? 'DESC' : 'ASC',
+      });
+    } catch (e) {
+      if (ctx.isCurrent() && mine === seq) replace(listBox, msg('err', e.message));
+      return;
+    }
+    if (!ctx.isCurrent() || mine !== seq) return;
+    const now = Date.now();
+    counts(countBox, d.summary, d.defaultInactivityTimeout);
+    const filtered = state.search || state.state;
     replace(listBox, d.data.length === 0
-      ? msg('info', state.search ? 'No device matches.' : 'No devices yet: add one below or import a CSV.')
-      : table(HEADERS, d.data.map((x) => deviceRow(x, tasks, rpcState)), 'grid fleet'));
+      ? msg('info', filtered ? 'No device matches.' : 'No devices yet: add one below or import a CSV.')
+      : table(HEADERS, d.data.map((x) => deviceRow(x, now)), 'grid fleet'));
     const prev = h('button', { type: 'button', class: 'btn', disabled: state.page === 0 }, '‹ Previous');
     const next = h('button', { type: 'button', class: 'btn', disabled: !d.hasNext }, 'Next ›');
     prev.addEventListener('click', () => { state.page--; load(); });
     next.addEventListener('click', () => { state.page++; load(); });
     replace(pager, prev, h('span', { id: 'page-info' },
       `Page ${d.totalPages ? state.page + 1 : 0} of ${d.totalPages} · ${d.totalElements} devices`), next);
-    await limited(tasks, 4);
-    if (rpcState.isMissing && ctx.isCurrent()) {
-      replace(note, needsApi('The pending-downlink count', 'GET /api/rpc/persistent/device/{deviceId}'));
-    }
   }
 
-  async function refresh() {
-    try {
-      await Promise.all([counts(countBox), load()]);
-    } catch (e) {
-      replace(listBox, msg('err', e.message));
-    }
-  }
-
+  const again = (fn) => () => { fn(); state.page = 0; load(); };
   search.addEventListener('input', () => {
     clearTimeout(timer);
-    timer = setTimeout(() => { state.search = search.value.trim(); state.page = 0; refresh(); }, 250);
+    timer = setTimeout(again(() => { state.search = search.value.trim(); }), 250);
   });
-  size.addEventListener('change', () => { state.pageSize = Number(size.value); state.page = 0; load(); });
+  stateSel.addEventListener('change', again(() => { state.state = stateSel.value; }));
+  sortSel.addEventListener('change', again(() => { state.sort = sortSel.value; }));
+  size.addEventListener('change', again(() => { state.pageSize = Number(size.value); }));
   const refreshBtn = h('button', { type: 'button', class: 'btn', id: 'fleet-refresh' }, 'Refresh');
-  refreshBtn.addEventListener('click', refresh);
+  refreshBtn.addEventListener('click', load);
 
   main.appendChild(h('div', { class: 'page-head' }, h('h1', {}, 'Fleet'), refreshBtn));
-  main.append(countBox, h('div', { class: 'toolbar' }, search, size), listBox, pager, note,
+  main.append(countBox, h('div', { class: 'toolbar' }, search, stateSel, sortSel, size), listBox, pager,
     h('details', { class: 'card', id: 'add-device-card' }, h('summary', {}, 'Add a device'),
       addDeviceForm((d) => { location.hash = `#/device/${d.id.id}`; })));
-  await refresh();
+  await load();
   return () => clearTimeout(timer);
 }

@@ -3,7 +3,8 @@
 // one profile: name and description; transport COAP or DEFAULT; CoAP device type Default (JSON
 // or Protobuf, with the four .proto editors pre-filled with ThingsBoard's defaults and protoc's
 // errors shown at their line) or Efento (its settings); power saving with only the fields the
-// chosen mode uses, in ThingsBoard's names with a unit; provisioning strategy, key and secret.
+// chosen mode uses, in ThingsBoard's names with a unit; provisioning strategy, key and secret;
+// the expected uplink interval (nbgate's profileData.configuration.expectedUplinkInterval).
 // The editor keeps the loaded object and overwrites only what it shows, so members it does not
 // know survive a save; `version` goes back as loaded (a stale one gets 409).
 
@@ -203,6 +204,20 @@ function showSaveError(e, dt, out) {
   replace(out, missingOr(e, 'Saving a device profile', 'POST /api/deviceProfile'));
 }
 
+// "Expected uplink interval (minutes)": empty = unknown (null); saved as ms in
+// profileData.configuration.expectedUplinkInterval (the gateway allows up to 31 days).
+function expectedSection(cfg) {
+  const ms = Number(cfg.expectedUplinkInterval) || 0;
+  const input = h('input', { type: 'number', id: 'expected-uplink', name: 'expectedUplinkInterval', min: 1,
+    max: 44640, step: 'any', value: ms ? String(ms / 60000) : '', placeholder: 'unknown' });
+  return {
+    node: field('Expected uplink interval (minutes)', input,
+      'How often this profile\'s devices send, e.g. 15. The fleet view shows when the next uplink is due. ' +
+      'Empty: unknown (an Efento sensor then uses the transmission interval it reports). At most 31 days.'),
+    get: () => (input.value.trim() === '' ? null : Math.round(Number(input.value) * 60000)),
+  };
+}
+
 function collect(p, f) {
   const prov = f.prov.get();
   const tc = f.transport.value === 'COAP'
@@ -212,7 +227,9 @@ function collect(p, f) {
   return {
     ...p, name: f.name.value.trim(), description: f.desc.value.trim() || null, type: 'DEFAULT',
     transportType: f.transport.value, provisionType: prov.provisionType, provisionDeviceKey: prov.key,
-    profileData: { ...(p.profileData || {}), configuration: { type: 'DEFAULT' }, transportConfiguration: tc,
+    profileData: { ...(p.profileData || {}),
+      configuration: { ...(p.profileData?.configuration || {}), type: 'DEFAULT', expectedUplinkInterval: f.expected.get() },
+      transportConfiguration: tc,
       provisionConfiguration: { type: prov.provisionType, provisionDeviceSecret: prov.secret }, alarms: null },
   };
 }
@@ -237,6 +254,7 @@ export async function profilePage(main, [which]) {
     dt: deviceTypeSection(tc.coapDeviceTypeConfiguration || {}),
     power: powerSection(tc.clientSettings || {}),
     prov: provisionSection(p),
+    expected: expectedSection(p.profileData?.configuration || {}),
   };
   const coapBox = h('div', {}, f.dt.node, f.power.node);
   const showCoap = () => { coapBox.hidden = f.transport.value !== 'COAP'; };
@@ -244,8 +262,7 @@ export async function profilePage(main, [which]) {
   showCoap();
   const form = h('form', { class: 'form', id: 'profile-form' },
     h('div', { class: 'form-row' }, field('Name', f.name), field('Description', f.desc)),
-    field('Transport', f.transport), coapBox, f.prov.node,
-    needsApi('An expected uplink interval per profile', 'a DeviceProfile member for it (set inactivityTimeout per device meanwhile)'),
+    field('Transport', f.transport), f.expected.node, coapBox, f.prov.node,
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', id: 'profile-save' }, 'Save profile')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();

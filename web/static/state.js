@@ -1,11 +1,43 @@
 // SPDX-License-Identifier: MIT
 // state.js - a device's state as the operator sees it, with the reason, from ThingsBoard's rule
-// (specs/rest-api.md 4.1): active while now < lastActivityTime + inactivity timeout. The API
-// gives `active` in DeviceInfo and, as server attributes, `lastActivityTime` and the device's own
-// `inactivityTimeout` (ms) when set; the gateway-wide default is not exposed, so it is named
-// rather than computed. Also: the battery and signal keys of Efento and common CoAP devices.
+// (specs/rest-api.md 4.1): active while now < lastActivityTime + inactivity timeout.
+// fleetState() reads an item of GET /api/nbgate/fleet, which carries everything: the effective
+// inactivity timeout and expected uplink interval with where each comes from, and the next uplink
+// expected. deviceState() serves the device page from its server attributes (`lastActivityTime`
+// and the device's own `inactivityTimeout` when set; the default is then named, not computed).
 
 import { fmtAgo, fmtDuration, fmtTs, h } from './dom.js';
+
+const SOURCES = { DEVICE: 'device', PROFILE: 'profile', GATEWAY: 'gateway default' };
+
+// "14:05" today, else "2026-01-05 14:05".
+export function fmtWhen(ms, now = Date.now()) {
+  const full = fmtTs(ms);
+  return full.slice(0, 10) === fmtTs(now).slice(0, 10) ? full.slice(11, 16) : full.slice(0, 16);
+}
+
+// d: a fleet item. Returns {key, label, why, detail}: why is the short reason under the badge,
+// detail the settings behind it (a tooltip).
+export function fleetState(d, now = Date.now()) {
+  const tmo = `inactivity timeout ${fmtDuration(d.inactivityTimeout)} (${SOURCES[d.inactivityTimeoutSource] || '?'})`;
+  const every = d.expectedUplinkInterval
+    ? `expected every ${fmtDuration(d.expectedUplinkInterval)} (${SOURCES[d.expectedUplinkIntervalSource] || '?'})`
+    : 'no expected uplink interval';
+  const detail = `${tmo}; ${every}`;
+  if (d.state === 'NEVER_SEEN' || !d.lastActivityTime) {
+    return { key: 'never', label: 'never seen', why: 'no message yet', detail };
+  }
+  const last = `last uplink ${fmtAgo(d.lastActivityTime, now)}`;
+  const next = d.nextUplinkExpectedTime;
+  if (d.state === 'ACTIVE') {
+    let why = `${last}; active until ${fmtWhen(d.lastActivityTime + d.inactivityTimeout, now)}`;
+    if (next && next >= now) why = `${last}; next expected by ${fmtWhen(next, now)}`;
+    else if (next) why = `${last}; overdue since ${fmtWhen(next, now)}`;
+    return { key: 'active', label: 'active', why, detail };
+  }
+  const since = next && next < d.lastActivityTime + d.inactivityTimeout ? next : d.lastActivityTime + d.inactivityTimeout;
+  return { key: 'inactive', label: 'inactive', why: `${last}; overdue since ${fmtWhen(since, now)}`, detail };
+}
 
 // attrs: {lastActivityTime, inactivityTimeout} (either may be missing); active: boolean.
 export function deviceState(active, attrs, now = Date.now()) {
@@ -24,21 +56,13 @@ export function deviceState(active, attrs, now = Date.now()) {
 }
 
 export function stateBadge(st) {
-  return h('span', { class: `badge state-${st.key}`, title: st.why }, st.label);
+  return h('span', { class: `badge state-${st.key}`, title: st.detail || st.why }, st.label);
 }
 
-export const BATTERY_KEYS = ['battery', 'battery_level', 'battery_voltage', 'batteryLevel'];
-export const SIGNAL_KEYS = ['signal', 'signal_strength', 'rssi', 'rsrp', 'RSRP', 'RSSI'];
-
-// The first of keys present in a latest-values answer (strict types), as text.
-export function pick(latest, keys) {
-  for (const k of keys) {
-    const v = latest[k] && latest[k][0] ? latest[k][0].value : null;
-    if (v !== null && v !== undefined) {
-      if (k === 'battery' && typeof v === 'boolean') return v ? 'ok' : 'low';
-      if (k === 'battery_voltage') return `${v} V`;
-      return String(v);
-    }
-  }
-  return '—';
+// A battery or signal reading of the fleet answer ({key, value, ts} or null) as text.
+export function fmtReading(r) {
+  if (!r) return '—';
+  if (r.key === 'battery' && typeof r.value === 'boolean') return r.value ? 'ok' : 'low';
+  if (r.key === 'battery_voltage') return `${r.value} V`;
+  return typeof r.value === 'object' ? JSON.stringify(r.value) : String(r.value);
 }

@@ -384,7 +384,7 @@ void gw_coap_pump(struct gw_coap *c, int64_t device_id)
     struct gw_dl_next n;
     struct gw_obs *o;
     int64_t next = -1;
-    int mid;
+    int mid, rc;
     bool has_rpc, has_attr;
 
     if (d == NULL) {
@@ -411,6 +411,16 @@ void gw_coap_pump(struct gw_coap *c, int64_t device_id)
         gw_coap_mark(c, device_id);
         return;
     }
+    /* Claimed before it leaves: an entry cancelled meanwhile (admin API) makes the payload stale.
+     */
+    rc = gw_store_dl_claim(c->store, device_id, n.ids, n.n_ids, now);
+    if (rc != 0) {
+        gw_dl_next_fini(&n);
+        if (rc == -EAGAIN) {
+            gw_coap_mark(c, device_id);
+        }
+        return;
+    }
     mid = n.payload_len + 64 > coap_session_max_pdu_size(o->session)
               ? -1
               : send_on(o, COAP_RESPONSE_CODE_CONTENT, true, n.payload, n.payload_len);
@@ -423,7 +433,6 @@ void gw_coap_pump(struct gw_coap *c, int64_t device_id)
         gw_coap_mark(c, device_id);
         return;
     }
-    (void)gw_store_dl_set_state(c->store, device_id, n.ids, n.n_ids, GW_DL_SENT, NULL, now);
     d->is_in_flight = true;
     d->in_flight_mid = (uint16_t)mid;
     d->in_flight_kind = (int)n.kind;

@@ -232,6 +232,16 @@ int gw_store_dl_set_state(struct gw_store *st, int64_t device_id, const int64_t 
                           enum gw_dl_state state, const char *response_json, int64_t now_ms);
 
 /*
+ * Claims the entries a gw_store_dl_next() picked for a send: in one transaction, all of them
+ * move to SENT (events logged) if every one is still QUEUED or TIMEOUT; otherwise nothing
+ * changes (one was cancelled or moved meanwhile by another connection, so the rendered payload
+ * is stale and must not leave). Call it before sending.
+ * Returns: 0, -EAGAIN (pick again), -EIO.
+ */
+int gw_store_dl_claim(struct gw_store *st, int64_t device_id, const int64_t *ids, size_t n,
+                      int64_t now_ms);
+
+/*
  * The device answered RPC rpc_id: a two-way entry waiting for it becomes SUCCESSFUL.
  * Returns: 0, -ENOENT (no such waiting RPC: late or unknown id), -EIO.
  */
@@ -1395,5 +1405,54 @@ int gw_store_api_efento_expiry(struct gw_store *st, int64_t id, int64_t expirati
  */
 int gw_store_api_efento_cancel(struct gw_store *st, int64_t device_id, const char *uuid,
                                int64_t now_ms);
+
+/* ---- admin API: a device's whole downlink queue (gw_store_dlq.c) ---- */
+
+/* Returns: the kind's name ("RPC", "ATTRIBUTES", "EFENTO_CONFIG"), or "?". */
+const char *gw_dl_kind_name(enum gw_dl_kind k);
+
+/* One downlink row of any kind, as GET /api/nbgate/device/{id}/downlinks shows it. */
+struct gw_dlq_entry {
+    int64_t id;       /* downlink row */
+    const char *uuid; /* borrowed for the callback's duration */
+    enum gw_dl_kind kind;
+    enum gw_dl_state state;
+    int64_t created_ms, expiration_ms;           /* ms since the epoch */
+    int64_t sent_ms, delivered_ms, completed_ms; /* ms since the epoch, 0 = not (yet) */
+    int64_t retries, max_retries;                /* sends that failed or timed out; the cap */
+    int32_t rpc_id;                              /* RPC: the id the device sees */
+    bool is_oneway;                              /* RPC: no answer awaited */
+    const char *method;                          /* RPC: borrowed, may be NULL */
+    const char *body;     /* borrowed JSON text: RPC params, the attribute update's key lists
+                             {"updated":[..],"deleted":[..]}, or the Efento settings; may be NULL */
+    const char *response; /* borrowed JSON text, or NULL */
+};
+
+/* What a listing of a device's queue asks for. */
+struct gw_dlq_query {
+    int64_t device_id;
+    enum gw_dl_kind kind;   /* 0 = any */
+    enum gw_dl_state state; /* 0 = any */
+    int64_t page_size;      /* >= 1 */
+    int64_t page;           /* >= 0 */
+    bool is_desc;           /* by creation time (then row id), newest first */
+};
+
+/*
+ * Walks one page of the device's downlink rows (every kind), counting all matches into *total.
+ * Returns: 0, -EIO, fn's value.
+ * Ownership: the entry's strings are borrowed for the duration of fn.
+ */
+int gw_store_dlq_page(struct gw_store *st, const struct gw_dlq_query *q, int64_t *total,
+                      int (*fn)(void *arg, const struct gw_dlq_entry *e), void *arg);
+
+/*
+ * Cancels the device's entry uuid while it is QUEUED (never sent): deletes it and logs a
+ * DOWNLINK event with state CANCELLED, in one transaction. An attribute update's values stay
+ * stored; only its notification is withdrawn. *kind_out (may be NULL) gets the entry's kind.
+ * Returns: 0, -ENOENT (no such entry of this device), -EBUSY (not QUEUED), -EIO.
+ */
+int gw_store_dlq_cancel(struct gw_store *st, int64_t device_id, const char *uuid, int64_t now_ms,
+                        enum gw_dl_kind *kind_out);
 
 #endif /* GW_STORE_H: sections are added above this line */

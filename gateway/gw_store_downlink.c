@@ -629,6 +629,33 @@ int gw_store_dl_set_state(struct gw_store *st, int64_t device_id, const int64_t 
     return gw_store_tx_end(st, rc);
 }
 
+int gw_store_dl_claim(struct gw_store *st, int64_t device_id, const int64_t *ids, size_t n,
+                      int64_t now_ms)
+{
+    sqlite3_stmt *s = NULL;
+    size_t i;
+    int rc = gw_store_tx_begin(st);
+
+    rc = rc != 0 ? rc
+                 : gw_store_prepare(st,
+                                    "SELECT 1 FROM downlink WHERE id = ?1 AND device_id = ?2 AND"
+                                    " state IN ('QUEUED','TIMEOUT')",
+                                    &s);
+    for (i = 0; rc == 0 && i < n; i++) {
+        int step;
+        (void)sqlite3_reset(s);
+        (void)sqlite3_bind_int64(s, 1, ids[i]);
+        (void)sqlite3_bind_int64(s, 2, device_id);
+        step = sqlite3_step(s);
+        rc = step == SQLITE_ROW ? 0 : step == SQLITE_DONE ? -EAGAIN : -EIO;
+    }
+    sqlite3_finalize(s);
+    for (i = 0; rc == 0 && i < n; i++) {
+        rc = set_one(st, device_id, ids[i], GW_DL_SENT, NULL, now_ms);
+    }
+    return gw_store_tx_end(st, rc);
+}
+
 int gw_store_rpc_response(struct gw_store *st, int64_t device_id, int32_t rpc_id,
                           const char *response_json, int64_t now_ms)
 {

@@ -153,6 +153,8 @@ static int start_admin(const struct gw_config *cfg, const struct gw_store_opts *
         .max_queued_downlinks = cfg->max_queued_downlinks,
         .loop_metrics = gw_coap_metrics,
         .loop_metrics_arg = coap,
+        .coap_bind_address = cfg->coap_bind_address,
+        .coap_bind_port = cfg->coap_bind_port,
         .dtls_bind_address = cfg->coap_dtls_bind_address,
         .dtls_bind_port = cfg->coap_dtls_bind_port,
         .dtls_credentials_type = cfg->coap_dtls_credentials_type,

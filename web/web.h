@@ -51,8 +51,10 @@ struct web_server_opts {
     bool json_type_cast_enabled;          /* JSON_TYPE_CAST_ENABLED */
     int64_t shared_attr_expiry_ms;        /* how long a shared-attribute downlink waits [1 day] */
     int64_t max_queued_downlinks;         /* unfinished downlinks per device [100] */
-    const char *dtls_bind_address;     /* COAP_DTLS_BIND_ADDRESS, shown by GET /api/nbgate/dtls */
-    int64_t dtls_bind_port;            /* COAP_DTLS_BIND_PORT */
+    const char *coap_bind_address; /* COAP_BIND_ADDRESS, shown by GET /api/nbgate/connectivity */
+    int64_t coap_bind_port;        /* COAP_BIND_PORT */
+    const char *dtls_bind_address; /* COAP_DTLS_BIND_ADDRESS, shown by GET /api/nbgate/dtls */
+    int64_t dtls_bind_port;        /* COAP_DTLS_BIND_PORT */
     const char *dtls_credentials_type; /* COAP_DTLS_CREDENTIALS_TYPE (NULL: "PEM") */
     const char *dtls_cert_path;        /* COAP_DTLS_PEM_CERT; NULL / "": the appliance one */
     int64_t dtls_session_inactivity_timeout_ms; /* TB_COAP_X509_DTLS_SESSION_INACTIVITY_TIMEOUT */

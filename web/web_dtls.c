@@ -13,6 +13,10 @@
  * too (gw_coap_dtls_id.c), and the download re-encodes each certificate so the key never leaves.
  * activeSessions is null: the sessions live in the CoAP loop, which the admin threads do not
  * touch (web.h).
+ *
+ *   GET /api/nbgate/connectivity   what a device needs to reach the gateway (the UI's "Connect
+ *                                  this device" panel): the CoAP and CoAP-over-DTLS endpoints as
+ *                                  configured (main.c fills web_server_opts) and the Efento paths
  */
 #include <errno.h>
 #include <jansson.h>
@@ -186,4 +190,33 @@ void web_hnd_coaps_cert_download(struct web_req *rq, struct web_resp *rs)
     rs->hdr_name[0] = "Content-Disposition";
     (void)snprintf(rs->hdr_value[0], sizeof(rs->hdr_value[0]), "attachment;filename=%s",
                    DOWNLOAD_NAME);
+}
+
+/* The CoAP paths an Efento sensor may post to (gw_path.c: efento/{m,i,c,t} and the bare ones). */
+static const char *const efento_endpoints[] = { "efento/m", "efento/i", "efento/c", "efento/t",
+                                                "m",        "i",        "c",        "t" };
+
+void web_hnd_connectivity(struct web_req *rq, struct web_resp *rs)
+{
+    const struct web_server_opts *o = &rq->srv->o;
+    char fp[GW_X509_FINGERPRINT_LEN] = "";
+    json_t *eps = json_array();
+    mbedtls_x509_crt crt;
+    size_t i;
+
+    mbedtls_x509_crt_init(&crt);
+    if (o->is_dtls_enabled && certs_load(rq->srv, &crt) == 0) {
+        (void)gw_x509_fingerprint(crt.raw.p, crt.raw.len, fp);
+    }
+    mbedtls_x509_crt_free(&crt);
+    for (i = 0; eps != NULL && i < sizeof(efento_endpoints) / sizeof(efento_endpoints[0]); i++) {
+        (void)json_array_append_new(eps, json_string(efento_endpoints[i]));
+    }
+    web_reply_json(
+        rs, json_pack("{s:{s:b, s:s, s:I}, s:{s:b, s:s, s:I, s:s?}, s:{s:o?}}", "coap", "enabled",
+                      true, "bindAddress", o->coap_bind_address != NULL ? o->coap_bind_address : "",
+                      "port", (json_int_t)o->coap_bind_port, "coaps", "enabled", o->is_dtls_enabled,
+                      "bindAddress", o->dtls_bind_address != NULL ? o->dtls_bind_address : "",
+                      "port", (json_int_t)o->dtls_bind_port, "certificateSha256",
+                      fp[0] != '\0' ? fp : NULL, "efento", "endpoints", eps));
 }

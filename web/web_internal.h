@@ -648,9 +648,15 @@ void web_hnd_efento_queue(struct web_req *rq, struct web_resp *rs);
 void web_hnd_efento_page(struct web_req *rq, struct web_resp *rs);
 void web_hnd_efento_cancel(struct web_req *rq, struct web_resp *rs);
 
+/* ---- web_downlinks.c: a device's whole downlink queue (docs/API.md) ------------------------- */
+
+void web_hnd_downlinks_page(struct web_req *rq, struct web_resp *rs);
+void web_hnd_downlinks_cancel(struct web_req *rq, struct web_resp *rs);
+
 /* ---- web_dtls.c: the DTLS endpoint and its certificate (specs/rest-api.md 9.5) -------------- */
 
 void web_hnd_dtls(struct web_req *rq, struct web_resp *rs);
+void web_hnd_connectivity(struct web_req *rq, struct web_resp *rs);
 void web_hnd_coaps_cert_download(struct web_req *rq, struct web_resp *rs);
 void web_hnd_metrics(struct web_req *rq, struct web_resp *rs);
 

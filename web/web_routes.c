@@ -5,9 +5,10 @@
  * handler shares (path UUIDs, page links, PageData answers). The other resources have their own
  * files: accounts web_auth.c, telemetry and attributes web_telemetry.c / web_tswrite.c, device
  * profiles web_profiles.c / web_profile_save.c, bulk import web_import.c, RPC web_rpc.c, OTA
- * web_ota*.c, nbgate's own routes web_nbgate.c, web_fleet.c and web_metrics.c. A route may raise
- * its body cap (bulk import) or be streamed (OTA upload: web_server.c checks the token, then hands
- * each chunk of the body to the route's stream function).
+ * web_ota*.c, nbgate's own routes web_nbgate.c, web_fleet.c, web_metrics.c, web_efento.c,
+ * web_downlinks.c and web_dtls.c. A route may raise its body cap (bulk import) or be streamed
+ * (OTA upload: web_server.c checks the token, then hands each chunk of the body to the route's
+ * stream function).
  *
  * A route pattern is a '/'-separated list of literal segments and {} parameters; a request path
  * matches when it has the same number of segments and every literal is equal (no prefix match,
@@ -92,7 +93,10 @@ static const struct web_route routes[] = {
     { "POST", "/api/nbgate/device/{}/efentoConfig", false, web_hnd_efento_queue, NULL, 0 },
     { "GET", "/api/nbgate/device/{}/efentoConfig", false, web_hnd_efento_page, NULL, 0 },
     { "DELETE", "/api/nbgate/device/{}/efentoConfig/{}", false, web_hnd_efento_cancel, NULL, 0 },
+    { "GET", "/api/nbgate/device/{}/downlinks", false, web_hnd_downlinks_page, NULL, 0 },
+    { "DELETE", "/api/nbgate/device/{}/downlinks/{}", false, web_hnd_downlinks_cancel, NULL, 0 },
     { "GET", "/api/nbgate/dtls", false, web_hnd_dtls, NULL, 0 },
+    { "GET", "/api/nbgate/connectivity", false, web_hnd_connectivity, NULL, 0 },
     { "GET", "/api/device-connectivity/{}/certificate/download", true, web_hnd_coaps_cert_download,
       NULL, 0 },
     { "GET", "/metrics", true, web_hnd_metrics, NULL, 0 },

@@ -5,10 +5,14 @@
 //   -> profiles: the .proto editors hold ThingsBoard's defaults; an Efento profile is created
 //      and a broken schema shows protoc's error at its line (when the gateway serves profiles)
 //   -> CSV import with a dry run (or, while the gateway lacks bulk import, the add-device form)
-//   -> the device page's own coap-client command sends an uplink: the device turns active and
+//   -> the device page's own coap-client command (with the gateway's real CoAP port, read from
+//      GET /api/nbgate/connectivity, nothing typed) sends an uplink: the device turns active and
 //      its values, types and chart appear; the fleet view counts it and shows its row (state and
 //      why, battery, signal, pending downlinks)
-//   -> an RPC is queued and its state followed while a coap-client observes (when served)
+//   -> the downlink queue shows the queued shared-attribute updates; one is cancelled
+//   -> an RPC is queued and its state followed in the queue while a coap-client observes
+//   -> an Efento device: settings are queued and listed; a cut-off setting (dataServerPort)
+//      asks in a dialog first: dismissed, nothing is queued; accepted, it is
 //   -> stored XSS in a device name, label and telemetry string renders as literal text, and no
 //      dialog opens
 //   -> a POST without the bearer token (same-origin fetch and a cross-site form) is refused 401
@@ -259,9 +263,13 @@ async function uplink(page) {
   await page.waitForSelector('#device-state .badge');
   check('a new device is "never seen"', (await page.textContent('#device-state .badge')) === 'never seen');
   await page.fill('#connect-host', '127.0.0.1');
-  await page.fill('#connect-port', COAP_PORT);
   const cmd = await page.textContent('pre[data-cmd="Send telemetry"]');
-  check('the connect panel has a ready-to-run command with the token', cmd.includes('/api/v1/tok-cold-2/telemetry'), cmd);
+  check('the connect panel has a ready-to-run command with the token and the real CoAP port',
+    cmd.includes(`coap://127.0.0.1:${COAP_PORT}/api/v1/tok-cold-2/telemetry`) &&
+    (await page.textContent('#connect-port')) === COAP_PORT, cmd);
+  check('the connect panel shows DTLS as off (no coaps:// command)',
+    (await page.textContent('#connect-dtls-port')).startsWith('off') &&
+    !(await page.textContent('#connect-cmds')).includes('coaps://'));
   await sh(cmd);
   const xssValue = cmd.replace(`'{"temperature":21.5}'`, `'{"temperature":22.75,"humidity":41,"note":"<b>bold</b><script>alert(3)</script>"}'`);
   await sh(xssValue);
@@ -325,31 +333,47 @@ async function fleet(page, deviceId) {
   await page.waitForSelector('#rpc-method');
 }
 
+const ATTR_ROWS = '#dl-list tr[data-dl-kind=ATTRIBUTES]';
+const RPC_STATE = '#dl-list tr[data-dl-kind=RPC] [data-dl-state]';
+
+// The shared attributes written in uplink() wait in the queue (nobody observes); one is cancelled.
+async function queue(page) {
+  await page.waitForSelector(`${ATTR_ROWS} [data-dl-state]`);
+  const states = await page.locator(`${ATTR_ROWS} [data-dl-state]`).allTextContents();
+  const what = await page.locator(`${ATTR_ROWS} td:nth-child(2)`).allTextContents();
+  check('the downlink queue lists the shared-attribute updates as QUEUED',
+    states.length === 3 && states.every((st) => st === 'QUEUED') && what.includes('set targetTemperature') &&
+    what.includes('delete doomed'), `${states} | ${what}`);
+  check('the queue shows when an entry expires', /\(in \d/.test(await page.textContent(`${ATTR_ROWS} td:nth-child(5)`)));
+  const cancel = `${ATTR_ROWS}:has-text("delete doomed") button:text-matches("Cancel|Really")`;
+  await page.click(cancel);
+  await page.click(cancel);
+  await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, ATTR_ROWS);
+  check('a QUEUED entry is cancelled after a second click', (await page.textContent('#dl-out')).includes('Cancelled') &&
+    (await page.locator(`${ATTR_ROWS}:has-text("delete doomed")`).count()) === 0);
+}
+
 async function rpc(page) {
   await page.fill('#rpc-method', 'setInterval');
   await page.fill('#rpc-params', '{"seconds":900}');
   await page.click('#rpc-form button[type=submit]');
   await page.waitForFunction(() => !/Queuing/.test(document.querySelector('#rpc-out').textContent));
-  if (await isNeedsApi(page, '#rpc-out')) {
-    note('the gateway does not serve POST /api/rpc/{kind}/{deviceId} yet: RPC states not followed');
-    check('the RPC form shows its "needs API" placeholder', await isNeedsApi(page, '#rpc-list'));
-    return;
-  }
-  await page.waitForSelector('#rpc-list [data-rpc-status]');
-  const first = await page.textContent('#rpc-list [data-rpc-status]');
-  check('the queued RPC shows its state', first === 'QUEUED', first);
+  await page.waitForSelector(RPC_STATE);
+  const first = await page.textContent(RPC_STATE);
+  check('the queued RPC shows its state in the downlink queue', first === 'QUEUED' &&
+    (await page.textContent('#dl-list tr[data-dl-kind=RPC] td:nth-child(2)')).startsWith('setInterval('), first);
   const url = `coap://127.0.0.1:${COAP_PORT}/api/v1/tok-cold-2/rpc`;
   const obs = spawn('coap-client-notls', ['-m', 'get', '-s', '20', '-B', '25', url], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   obs.stdout.on('data', (d) => { out += d; });
   try {
-    await page.waitForFunction(() => document.querySelector('#rpc-list [data-rpc-status]')?.textContent !== 'QUEUED',
-      null, { timeout: 20000 });
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent !== 'QUEUED',
+      RPC_STATE, { timeout: 20000 });
     const m = /"id"\s*:\s*(\d+)/.exec(out);
     check('the RPC leaves QUEUED when the device listens', true, out);
     if (m) await sh(`coap-client-notls -m post -t json -e '{"ok":true}' 'coap://127.0.0.1:${COAP_PORT}/api/v1/tok-cold-2/rpc/${m[1]}'`);
-    await page.waitForFunction(() => document.querySelector('#rpc-list [data-rpc-status]')?.textContent === 'SUCCESSFUL',
-      null, { timeout: 20000 });
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === 'SUCCESSFUL',
+      RPC_STATE, { timeout: 20000 });
     check('the answered RPC turns SUCCESSFUL', true);
   } finally {
     obs.kill();
@@ -380,18 +404,36 @@ async function efento(page, hasProfile) {
   const app = await page.textContent('#efento-app');
   check('an Efento device shows the settings for Efento\'s app', app.includes('efento/m') &&
     app.includes('efento-tok-1') && app.includes('Server port'), app);
-  check('an Efento device has the settings queue instead of RPC',
+  check('an Efento device has the settings form instead of RPC',
     (await page.locator('#efento-queue').count()) === 1 && (await page.locator('#rpc').count()) === 0);
+  const rows = '#dl-list tr[data-dl-kind=EFENTO_CONFIG]';
   await page.click('#efento-form button[type=submit]');
-  await page.waitForSelector('#efento-out > *');
-  if (await isNeedsApi(page, '#efento-out')) {
-    note('the gateway does not serve POST /api/nbgate/device/{id}/efentoConfig yet');
-    check('the Efento queue shows its "needs API" placeholder', true);
-  } else {
-    await page.waitForSelector('#efento-list [class*=rpc-]');
-    check('queued Efento settings show their state', (await page.textContent('#efento-list [class*=rpc-]')) === 'QUEUED',
-      await page.textContent('#efento-out'));
-  }
+  await page.waitForSelector(`${rows} [data-dl-state]`);
+  check('queued Efento settings show their state', (await page.textContent(`${rows} [data-dl-state]`)) === 'QUEUED',
+    await page.textContent('#efento-out'));
+  check('while settings wait, the next CON is shown as unknown (no uplink yet)',
+    (await page.textContent('#next-con')).includes('unknown'), await page.textContent('#next-con'));
+  // A setting that can cut the sensor off asks first: dismissed, nothing is queued.
+  await page.fill('#efento-settings', '{"dataServerPort": 5684}');
+  await page.click('#efento-form button[type=submit]');
+  await page.waitForSelector('dialog.confirm-dialog[open]');
+  check('a cut-off setting asks for confirmation naming it',
+    (await page.textContent('dialog.confirm-dialog #cut-off-keys')).includes('dataServerPort'));
+  await page.click('dialog.confirm-dialog [data-confirm=cancel]');
+  await page.waitForSelector('dialog.confirm-dialog', { state: 'detached' });
+  await page.waitForFunction(() => document.querySelector('#efento-out')?.textContent.includes('Nothing queued'));
+  const id = await page.evaluate(() => location.hash.split('/')[2]);
+  const token = await login(page);
+  let r = await apiCall(page, 'GET', `/api/nbgate/device/${id}/downlinks?pageSize=10&page=0`, undefined, token);
+  check('dismissed: nothing is queued', r.status === 200 && r.json.totalElements === 1 &&
+    (await page.locator(rows).count()) === 1, JSON.stringify(r.json));
+  await page.click('#efento-form button[type=submit]');
+  await page.waitForSelector('dialog.confirm-dialog[open]');
+  await page.click('dialog.confirm-dialog [data-confirm=ok]');
+  await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, rows);
+  r = await apiCall(page, 'GET', `/api/nbgate/device/${id}/downlinks?pageSize=10&page=0`, undefined, token);
+  check('accepted: the cut-off setting is queued', r.status === 200 && r.json.totalElements === 2 &&
+    r.json.data[0].body.dataServerPort === 5684, JSON.stringify(r.json));
   await shot(page, 'device-efento');
 }
 
@@ -515,6 +557,7 @@ async function main() {
     if (deviceId) await page.goto(`${URL0}#/device/${deviceId}`);
     await step('uplink', () => uplink(page));
     await step('fleet', () => fleet(page, deviceId));
+    await step('downlink queue', () => queue(page));
     await step('rpc', () => rpc(page));
     await step('x509', () => x509(page));
     await step('efento', () => efento(page, hasProfile));

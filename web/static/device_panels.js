@@ -2,20 +2,33 @@
 // device_panels.js - the device page's lower panels:
 //   credentials   the access token (copy, regenerate, set), or an X.509 certificate pasted as
 //                 PEM and shown (subject, issuer, validity, SHA-256) before it is saved
-//   connect       ready-to-run coap-client commands for this device's token, and for Efento
-//                 profiles the settings to enter in Efento's app
-//   rpc           the RPC form and the device's persistent RPCs (the downlink queue) with states
-//   efento        the Efento settings queue (settings ride on the answer to the next CON uplink)
+//   connect       the gateway's real ports (GET /api/nbgate/connectivity) and ready-to-run
+//                 coap-client commands: coap:// with the token, coaps:// on the DTLS port when
+//                 DTLS is on (-R for token devices, -c/-j for X.509 ones); for Efento profiles
+//                 the settings to enter in Efento's app
+//   rpc           the RPC form
+//   efento        the Efento settings form; settings that can cut the sensor off from the
+//                 gateway (specs/efento.md 8.4) ask for confirmation in a dialog first
+//   queue         the device's whole downlink queue, every kind (RPC, shared-attribute update,
+//                 Efento settings) with state, expiry, tries and cancel while QUEUED; for Efento
+//                 devices when the next confirmable uplink (which carries settings) is expected
 //   events        the device's event log
-// Parts whose API nbgate does not serve yet show a "needs API" placeholder naming the endpoint.
 
 import { ApiError, del, get, post, randomToken } from './api.js';
 import {
-  confirmButton, field, fmtAgo, fmtTs, fmtValue, h, msg, needsApi, replace, row, section, shq, table,
+  confirmButton, confirmDialog, field, fmtAgo, fmtTs, fmtValue, h, msg, needsApi, replace, row, section,
+  shq, table,
 } from './dom.js';
 import { certInfo } from './x509.js';
 
-const RPC_OPEN = new Set(['QUEUED', 'SENT', 'DELIVERED', 'TIMEOUT']);
+// States still waiting for an outcome (the entry can still expire).
+const OPEN = new Set(['QUEUED', 'SENT', 'DELIVERED', 'TIMEOUT']);
+const KINDS = { RPC: 'RPC', ATTRIBUTES: 'Shared attributes', EFENTO_CONFIG: 'Efento settings' };
+// Efento settings that can cut the sensor off from the gateway (specs/efento.md 8.4, table 6.6).
+const CUT_OFF = new Set(['dataServerIp', 'dataServerPort', 'dataEndpoint', 'configurationEndpoint',
+  'deviceInfoEndpoint', 'timeEndpoint', 'cloudToken', 'cloudTokenConfig', 'cloudTokenCoapOption', 'apn',
+  'apnUsername', 'apnPassword', 'plmnSelection', 'modemBandsMask']);
+const ACK_ALWAYS = 4294967295; // ackInterval: every uplink is confirmable
 
 function missingOr(e, what, endpoint) {
   return e instanceof ApiError && e.isMissingApi ? needsApi(what, endpoint) : msg('err', e.message);
@@ -129,7 +142,7 @@ function cmdBlock(title, text) {
     h('pre', { class: 'cmd', 'data-cmd': title }, text));
 }
 
-function efentoSettings(host, port, token, profile) {
+function efentoSettings(host, port, token, profile, endpoints) {
   const opt = profile?.profileData?.transportConfiguration?.coapDeviceTypeConfiguration?.cloudTokenCoapOption;
   const inOption = opt && opt !== 65000;
   const rows = [
@@ -142,48 +155,80 @@ function efentoSettings(host, port, token, profile) {
   return h('div', { id: 'efento-app' },
     h('h3', {}, 'Settings in Efento\'s app'),
     h('dl', { class: 'kv' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', { class: 'mono' }, v)])),
-    h('p', { class: 'hint' }, 'The bare endpoints m, c, i, t (Efento\'s factory names) work too.'));
+    h('p', { class: 'hint' }, 'The gateway accepts the endpoints ', h('code', {}, endpoints.join(', ')),
+      ' (the bare ones are Efento\'s factory names).'));
 }
 
-export function connectPanel(dev, cred, profile, isEfento, isProfileMissing) {
+function plainCommands(base, t) {
+  const u = (path) => shq(`${base}/api/v1/${t}/${path}`);
+  return [
+    cmdBlock('Send telemetry', `coap-client-notls -m post -t json -e '{"temperature":21.5}' ${u('telemetry')}`),
+    cmdBlock('Report client attributes',
+      `coap-client-notls -m post -t json -e '{"firmwareVersion":"1.0.0"}' ${u('attributes')}`),
+    cmdBlock('Read shared attributes', `coap-client-notls -m get ${u('attributes')}`),
+    cmdBlock('Wait for shared-attribute updates (5 min)', `coap-client-notls -m get -s 300 ${u('attributes')}`),
+    cmdBlock('Wait for RPC requests (5 min)', `coap-client-notls -m get -s 300 ${u('rpc')}`),
+  ];
+}
+
+// coaps:// commands: a token device proves nothing but checks the server (-R); an X.509 device
+// authenticates with its own certificate and key (-c, -j) and has no token in the path.
+function dtlsCommands(sbase, t) {
+  const id = t ? '-R ca-root.pem' : '-c cert.pem -j key.pem -R ca-root.pem';
+  const u = (path) => shq(t ? `${sbase}/api/v1/${t}/${path}` : `${sbase}/api/v1/${path}`);
+  const who = t ? '' : ' with the device certificate';
+  return [
+    h('h3', {}, 'Over DTLS (coaps://)'),
+    cmdBlock('Get the server certificate',
+      `curl -k -o ca-root.pem ${shq(`${location.origin}/api/device-connectivity/coaps/certificate/download`)}\n` +
+      'openssl x509 -in ca-root.pem -noout -fingerprint -sha256   # compare with the SHA-256 above'),
+    cmdBlock(`Send telemetry over DTLS${who}`,
+      `coap-client-openssl -m post -t json -e '{"temperature":21.5}' ${id} ${u('telemetry')}`),
+    cmdBlock(`Wait for RPC requests over DTLS${who} (5 min)`, `coap-client-openssl -m get -s 300 ${id} ${u('rpc')}`),
+  ];
+}
+
+export function connectPanel(dev, cred, profile, isEfento) {
   const host = h('input', { value: location.hostname, id: 'connect-host', 'aria-label': 'Gateway address' });
-  const port = h('input', { value: '5683', id: 'connect-port', inputmode: 'numeric', 'aria-label': 'CoAP port' });
-  const cmds = h('div', { id: 'connect-cmds' });
+  const facts = h('div', { id: 'connect-facts' });
+  const cmds = h('div', { id: 'connect-cmds' }, msg('info', 'Reading the gateway\'s ports…'));
+  let conn = null;
   function render() {
+    if (!conn) return;
+    const hv = host.value.trim();
+    const port = conn.coap.port;
+    const dtls = conn.coaps && conn.coaps.enabled ? conn.coaps : null;
+    replace(facts, h('dl', { class: 'kv' },
+      h('dt', {}, 'CoAP port (UDP)'), h('dd', { class: 'mono', id: 'connect-port' }, String(port)),
+      h('dt', {}, 'CoAP over DTLS'), h('dd', { class: 'mono', id: 'connect-dtls-port' },
+        dtls ? `port ${dtls.port}` : 'off (coap_dtls_enabled)'),
+      dtls && dtls.certificateSha256 ? [h('dt', {}, 'Server certificate SHA-256'),
+        h('dd', { class: 'mono wrap' }, dtls.certificateSha256)] : null));
     const t = cred.token;
-    if (!t) {
-      replace(cmds, msg('info', 'This device uses a certificate: use coap-client-openssl with -c and -j.'));
-      return;
-    }
-    const base = `coap://${host.value.trim()}:${port.value.trim()}`;
-    const u = (path) => shq(`${base}/api/v1/${t}/${path}`);
+    const base = `coap://${hv}:${port}`;
     if (isEfento) {
-      replace(cmds, efentoSettings(host.value.trim(), port.value.trim(), t, profile),
+      replace(cmds, efentoSettings(hv, port, t, profile, conn.efento.endpoints),
         cmdBlock('Check that the sensor can reach the gateway (its time endpoint)',
           `coap-client-notls -m get ${shq(`${base}/efento/t`)} | od -An -tu1`));
       return;
     }
-    replace(cmds,
-      cmdBlock('Send telemetry', `coap-client-notls -m post -t json -e '{"temperature":21.5}' ${u('telemetry')}`),
-      cmdBlock('Report client attributes',
-        `coap-client-notls -m post -t json -e '{"firmwareVersion":"1.0.0"}' ${u('attributes')}`),
-      cmdBlock('Read shared attributes', `coap-client-notls -m get ${u('attributes')}`),
-      cmdBlock('Wait for shared-attribute updates (5 min)', `coap-client-notls -m get -s 300 ${u('attributes')}`),
-      cmdBlock('Wait for RPC requests (5 min)', `coap-client-notls -m get -s 300 ${u('rpc')}`),
-      isProfileMissing ? needsApi('Showing Efento app settings for Efento profiles',
-        'GET /api/deviceProfile/{deviceProfileId}') : null);
+    replace(cmds, t ? plainCommands(base, t) : null,
+      dtls ? dtlsCommands(`coaps://${hv}:${dtls.port}`, t)
+        : t ? null : msg('info', 'This device uses an X.509 certificate, which works only over DTLS, and ' +
+          'CoAP over DTLS is off on this gateway (coap_dtls_enabled).'));
   }
   host.addEventListener('input', render);
-  port.addEventListener('input', render);
   cred.onChange(render);
-  render();
+  get('/api/nbgate/connectivity').then((c) => {
+    conn = c;
+    render();
+  }).catch((e) => replace(cmds, msg('err', `The gateway's ports cannot be read: ${e.message}`)));
   return section('Connect this device',
-    h('p', { class: 'hint' }, 'Commands for Debian\'s libcoap3-bin. The CoAP port is the gateway\'s ',
-      h('code', {}, 'coap_bind_port'), ' (5683 unless changed).'),
-    h('div', { class: 'form-row' }, field('Gateway address', host), field('CoAP port', port)), cmds);
+    h('p', { class: 'hint' }, 'Commands for Debian\'s libcoap3-bin, with the ports this gateway listens on.'),
+    field('Gateway address (as the device reaches it)', host), facts, cmds);
 }
 
-function rpcForm(dev, out, refresh) {
+function rpcForm(dev, out, onQueued) {
   const method = h('input', { required: true, id: 'rpc-method', placeholder: 'setInterval' });
   const params = h('textarea', { rows: 2, class: 'mono', id: 'rpc-params', spellcheck: 'false' }, '{}');
   const kind = h('select', { id: 'rpc-kind' }, h('option', { value: 'twoway' }, 'two-way (answer expected)'),
@@ -213,93 +258,137 @@ function rpcForm(dev, out, refresh) {
     try {
       const r = await post(`/api/rpc/${kind.value}/${dev.id.id}`, body);
       replace(out, msg('ok', r && r.rpcId ? `Queued as ${r.rpcId}.` : `Answer: ${fmtValue(r)}`));
-      await refresh();
     } catch (e) {
-      replace(out, missingOr(e, 'Sending an RPC', 'POST /api/rpc/{oneway|twoway}/{deviceId}'));
+      replace(out, msg('err', e.message));
     }
+    await onQueued();
   });
   return form;
 }
 
-export function rpcPanel(dev) {
+export function rpcPanel(dev, onQueued) {
   const out = h('div', { class: 'out', id: 'rpc-out' });
-  const list = h('div', { id: 'rpc-list' });
-  const heads = ['Created', 'Method', 'Params', 'State', 'Expires', 'Response', ''];
-  async function refresh() {
-    let d;
-    try {
-      d = await get(`/api/rpc/persistent/device/${dev.id.id}`,
-        { pageSize: 20, page: 0, sortProperty: 'createdTime', sortOrder: 'DESC' });
-    } catch (e) {
-      replace(list, missingOr(e, 'The downlink queue (persistent RPCs)',
-        'GET /api/rpc/persistent/device/{deviceId}'));
-      return;
-    }
-    replace(list, d.data.length === 0 ? msg('info', 'No queued or past RPCs.') : table(heads, d.data.map((r) => {
-      const body = r.request && r.request.body ? r.request.body : {};
-      const cancel = RPC_OPEN.has(r.status) ? confirmButton('Cancel', 'Really cancel?', async () => {
-        try {
-          await del(`/api/rpc/persistent/${r.id.id}`);
-          await refresh();
-        } catch (e) {
-          replace(out, msg('err', e.message));
-        }
-      }, 'btn btn-small btn-danger') : null;
-      return row(heads, [fmtTs(r.createdTime), h('code', {}, body.method || ''), fmtValue(body.params),
-        h('span', { class: `badge rpc-${String(r.status).toLowerCase()}`, 'data-rpc-status': r.status }, r.status),
-        `${fmtTs(r.expirationTime)} (${fmtAgo(r.expirationTime)})`, fmtValue(r.response), cancel],
-      { 'data-rpc': r.id.id });
-    }), 'grid rpc'));
-  }
-  const node = section('RPC and downlink queue', rpcForm(dev, out, refresh), out, h('h3', {}, 'Queue'), list,
-    needsApi('Listing queued shared-attribute downlinks', 'GET /api/nbgate/device/{deviceId}/downlinks'));
+  const node = section('Send an RPC', rpcForm(dev, out, onQueued), out);
   node.id = 'rpc';
-  return { node, refresh };
+  return node;
 }
 
-export function efentoPanel(dev) {
+// When the next confirmable uplink (the one that carries settings) is expected.
+async function nextCon(dev) {
+  const base = `/api/plugins/telemetry/DEVICE/${dev.id.id}/values/attributes`;
+  const [srv, cli] = await Promise.all([get(`${base}/SERVER_SCOPE`, { keys: 'lastActivityTime' }),
+    get(`${base}/CLIENT_SCOPE`, { keys: 'ackInterval' })]);
+  const last = srv.find((a) => a.key === 'lastActivityTime')?.value;
+  const ack = cli.find((a) => a.key === 'ackInterval')?.value;
+  if (typeof last !== 'number' || last <= 0 || typeof ack !== 'number' || ack <= 0) {
+    return 'unknown (needs the last uplink and the sensor\'s reported ackInterval)';
+  }
+  if (ack === ACK_ALWAYS) return 'with its next uplink (every uplink is confirmable)';
+  const t = last + ack * 1000;
+  return `${fmtTs(t)} (${t > Date.now() ? fmtAgo(t) : 'overdue'}): last uplink + ackInterval ${ack} s`;
+}
+
+function expiresCell(x) {
+  if (!OPEN.has(x.state)) return fmtTs(x.expirationTime);
+  const left = x.expirationTime - Date.now();
+  // one node: the phone layout gives each cell's content one grid column
+  return h('span', {}, fmtTs(x.expirationTime), ' ',
+    h('small', { class: left > 0 ? 'hint' : 'bad' }, left > 0 ? `(${fmtAgo(x.expirationTime)})` : '(expired)'));
+}
+
+// The device's whole downlink queue. Returns {node, refresh}; refresh() re-reads it (the page
+// polls it), keeping the table as it is when nothing changed or a cancel waits for its 2nd click.
+export function queuePanel(dev, isEfento) {
+  const out = h('div', { class: 'out', id: 'dl-out' });
+  const list = h('div', { id: 'dl-list' });
+  const next = h('p', { class: 'hint', id: 'next-con' });
+  const path = `/api/nbgate/device/${dev.id.id}/downlinks`;
+  const heads = ['Kind', 'What', 'State', 'Created', 'Expires', 'Sent', 'Retries', 'Response', ''];
+  let shown = null;
+  async function refresh(force = false) {
+    let d;
+    try {
+      d = await get(path, { pageSize: 50, page: 0 });
+    } catch (e) {
+      replace(list, msg('err', e.message));
+      shown = null;
+      return;
+    }
+    const text = JSON.stringify(d);
+    if (!force && (text === shown || list.querySelector('.armed'))) return;
+    shown = text;
+    const cancel = (x) => confirmButton('Cancel', 'Really cancel?', async () => {
+      try {
+        await del(`${path}/${x.id}`);
+        replace(out, msg('ok', 'Cancelled: it will not be sent.'));
+      } catch (e) {
+        replace(out, msg('err', e.message));
+      }
+      await refresh(true);
+    }, 'btn btn-small btn-danger');
+    replace(list, d.data.length === 0 ? msg('info', 'Nothing queued or sent yet.') : table(heads, d.data.map((x) => row(heads, [
+      KINDS[x.kind] || x.kind, h('code', { class: 'wrap' }, x.summary),
+      h('span', { class: `badge rpc-${String(x.state).toLowerCase()}`, 'data-dl-state': x.state }, x.state),
+      fmtTs(x.createdTime), expiresCell(x), fmtTs(x.sentTime), `${x.retries} of ${x.maxRetries}`,
+      fmtValue(x.response), x.state === 'QUEUED' ? cancel(x) : null,
+    ], { 'data-dl': x.id, 'data-dl-kind': x.kind })), 'grid downlinks'),
+    d.totalElements > d.data.length ? msg('info', `The newest ${d.data.length} of ${d.totalElements} entries.`) : null);
+    if (isEfento && d.data.some((x) => x.state === 'QUEUED')) {
+      const when = await nextCon(dev).catch(() => 'unknown');
+      replace(next, 'Queued settings go out with the next confirmable uplink, expected: ', h('strong', {}, when));
+    } else {
+      replace(next);
+    }
+  }
+  const node = section('Downlink queue',
+    h('p', { class: 'hint' }, isEfento
+      ? 'Settings ride on the answer to the sensor\'s next confirmable (CON) uplink.'
+      : 'RPCs and shared-attribute updates wait here until the device listens (observes) and is reachable.'),
+    next, out, list);
+  node.id = 'downlinks';
+  return { node, refresh: () => refresh(false), refreshNow: () => refresh(true) };
+}
+
+export function efentoPanel(dev, onQueued) {
   const out = h('div', { class: 'out', id: 'efento-out' });
-  const list = h('div', { id: 'efento-list' });
   const settings = h('textarea', { rows: 3, class: 'mono', id: 'efento-settings', spellcheck: 'false' },
     '{"measurementPeriodBase": 60, "transmissionInterval": 900}');
   const path = `/api/nbgate/device/${dev.id.id}/efentoConfig`;
-  const heads = ['Created', 'Settings', 'State', 'Sent', 'Expires', 'Error', ''];
-  async function refresh() {
-    let d;
-    try {
-      d = await get(path, { pageSize: 20, page: 0 });
-    } catch (e) {
-      replace(list, missingOr(e, 'The Efento settings queue', 'GET /api/nbgate/device/{deviceId}/efentoConfig'));
-      return;
-    }
-    replace(list, d.data.length === 0 ? msg('info', 'Nothing queued.') : table(heads, d.data.map((x) => row(heads, [
-      fmtTs(x.createdTime), h('code', {}, JSON.stringify(x.settings)),
-      h('span', { class: `badge rpc-${String(x.state).toLowerCase()}` }, x.state), fmtTs(x.sentTs),
-      fmtTs(x.expirationTime), fmtValue(x.error || x.configurationErrors),
-      x.state === 'QUEUED' ? confirmButton('Cancel', 'Really cancel?', async () => {
-        await del(`${path}/${x.id}`).catch((e) => replace(out, msg('err', e.message)));
-        await refresh();
-      }, 'btn btn-small btn-danger') : null]))));
-  }
   const form = h('form', { class: 'form', id: 'efento-form' },
     field('Settings (JSON, attribute names of the Efento configuration)', settings),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Queue settings')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    let s;
     try {
-      await post(path, { settings: JSON.parse(settings.value), expirationTime: null });
-      replace(out, msg('ok', 'Queued: sent in the answer to the sensor\'s next confirmable uplink.'));
-      await refresh();
+      s = JSON.parse(settings.value);
     } catch (e) {
-      replace(out, e instanceof SyntaxError ? msg('err', `Not JSON: ${e.message}`)
-        : missingOr(e, 'Queuing Efento settings', 'POST /api/nbgate/device/{deviceId}/efentoConfig'));
+      replace(out, msg('err', `Not JSON: ${e.message}`));
+      return;
     }
+    const risky = s && typeof s === 'object' ? Object.keys(s).filter((k) => CUT_OFF.has(k)) : [];
+    if (risky.length > 0 && !await confirmDialog('These settings can cut the sensor off',
+      h('div', {}, h('p', {}, 'A wrong value makes the sensor send to another server, endpoint, token or ' +
+        'network, and then it can no longer reach this gateway: only Efento\'s app on site can fix that.'),
+      h('ul', { id: 'cut-off-keys' }, risky.map((k) => h('li', {}, h('code', {}, k), ' = ', fmtValue(s[k]))))),
+      'Queue them anyway')) {
+      replace(out, msg('info', 'Nothing queued.'));
+      return;
+    }
+    try {
+      await post(path, { settings: s, expirationTime: null });
+      replace(out, msg('ok', 'Queued: sent in the answer to the sensor\'s next confirmable uplink.'));
+    } catch (e) {
+      replace(out, msg('err', e.message));
+    }
+    await onQueued();
   });
-  const node = section('Efento settings queue',
-    h('p', { class: 'hint' }, 'Efento sensors take no RPC: settings ride on the answer to their next CON uplink.'),
-    form, out, list);
+  const node = section('Efento settings',
+    h('p', { class: 'hint' }, 'Efento sensors take no RPC: settings ride on the answer to their next CON uplink. ',
+      'Settings that can cut the sensor off (server, endpoints, token, APN, operator, bands) ask first.'),
+    form, out);
   node.id = 'efento-queue';
-  return { node, refresh };
+  return node;
 }
 
 export function eventsPanel(dev) {

@@ -132,7 +132,8 @@ export function section(title, ...children) {
   return h('section', { class: 'card' }, h('h2', {}, title), children);
 }
 
-// A button that asks for a second click before it runs fn (no modal dialogs on this page).
+// A button that asks for a second click before it runs fn (confirmDialog() is kept for changes
+// that can cut a device off the gateway).
 export function confirmButton(label, confirmLabel, fn, cls = 'btn btn-danger') {
   let armed = false;
   let timer = 0;
@@ -161,6 +162,31 @@ export function confirmButton(label, confirmLabel, fn, cls = 'btn btn-danger') {
     }
   });
   return b;
+}
+
+// A modal <dialog> (not window.confirm) asking to go ahead; resolves true only on okLabel.
+// Escape or the cancel button resolve false. body is any node or text (rendered as text).
+export function confirmDialog(title, body, okLabel, cancelLabel = 'Cancel') {
+  return new Promise((resolve) => {
+    const ok = h('button', { type: 'button', class: 'btn btn-danger', 'data-confirm': 'ok' }, okLabel);
+    const no = h('button', { type: 'button', class: 'btn', 'data-confirm': 'cancel' }, cancelLabel);
+    const d = h('dialog', { class: 'confirm-dialog', 'aria-label': title },
+      h('h2', {}, title), body, h('div', { class: 'actions' }, no, ok));
+    const done = (v) => {
+      d.close();
+      d.remove();
+      resolve(v);
+    };
+    ok.addEventListener('click', () => done(true));
+    no.addEventListener('click', () => done(false));
+    d.addEventListener('cancel', (ev) => {
+      ev.preventDefault();
+      done(false);
+    });
+    document.body.appendChild(d);
+    d.showModal();
+    no.focus();
+  });
 }
 
 // A labelled form field; input is any element. hint is optional help text.

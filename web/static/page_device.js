@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // page_device.js - one device: its state and why, latest telemetry (value, type, time) with a
 // 24 h SVG chart per numeric key, attributes by scope (server and shared editable; a shared
-// write queues a downlink), and the panels of device_panels.js (credentials, connect, RPC and
-// the downlink queue, Efento settings queue, event log). While the page is open it re-reads the
-// state, the latest values and the queue every POLL_MS; charts are redrawn when new data came.
+// write queues a downlink), and the panels of device_panels.js (credentials, connect, the RPC or
+// Efento settings form, the whole downlink queue, event log). While the page is open it re-reads
+// the state, the latest values and the queue every POLL_MS; charts are redrawn when new data came.
+// Queuing anything (RPC, shared attribute, Efento settings) re-reads the queue at once.
 
 import { ApiError, del, get, post } from './api.js';
 import {
@@ -12,7 +13,7 @@ import {
 import { lineChart } from './chart.js';
 import { deviceState, stateBadge } from './state.js';
 import {
-  connectPanel, credentialsPanel, efentoPanel, eventsPanel, rpcPanel,
+  connectPanel, credentialsPanel, efentoPanel, eventsPanel, queuePanel, rpcPanel,
 } from './device_panels.js';
 
 const POLL_MS = 4000;
@@ -71,7 +72,7 @@ function attrText(a) {
   return fmtValue(a.value);
 }
 
-function attrRow(dev, scope, a, reload, heads) {
+function attrRow(dev, scope, a, reload, heads, onShared) {
   const editable = scope !== 'CLIENT_SCOPE' && !COMPUTED.has(a.key);
   const base = `/api/plugins/telemetry/DEVICE/${dev.id.id}`;
   const out = h('span', { class: 'out' });
@@ -86,6 +87,7 @@ function attrRow(dev, scope, a, reload, heads) {
         await post(`${base}/attributes/${scope}`, { [a.key]: parseValue(input.value) });
         replace(out, msg('ok', scope === 'SHARED_SCOPE' ? 'Saved; queued to the device.' : 'Saved.'));
         reload();
+        if (scope === 'SHARED_SCOPE') onShared();
       } catch (e) {
         replace(out, msg('err', e.message));
       }
@@ -94,6 +96,7 @@ function attrRow(dev, scope, a, reload, heads) {
       try {
         await del(`${base}/${scope}`, { keys: a.key });
         reload();
+        if (scope === 'SHARED_SCOPE') onShared();
       } catch (e) {
         replace(out, e instanceof ApiError && e.isMissingApi
           ? needsApi('Deleting attributes', `DELETE ${base.replace(dev.id.id, '{deviceId}')}/{scope}?keys=`)
@@ -107,7 +110,7 @@ function attrRow(dev, scope, a, reload, heads) {
     { 'data-attr': `${scope}:${a.key}` });
 }
 
-function attrAddForm(dev, scope, reload) {
+function attrAddForm(dev, scope, reload, onShared) {
   const key = h('input', { placeholder: 'key', 'aria-label': 'New attribute key', required: true });
   const val = h('input', { placeholder: 'value (JSON or text)', 'aria-label': 'New attribute value' });
   const out = h('span', { class: 'out' });
@@ -119,6 +122,7 @@ function attrAddForm(dev, scope, reload) {
       await post(`/api/plugins/telemetry/DEVICE/${dev.id.id}/attributes/${scope}`,
         { [key.value.trim()]: parseValue(val.value) });
       reload();
+      if (scope === 'SHARED_SCOPE') onShared();
     } catch (e) {
       replace(out, msg('err', e.message));
     }
@@ -126,22 +130,24 @@ function attrAddForm(dev, scope, reload) {
   return form;
 }
 
-async function attributes(dev, box) {
+// onShared() runs after a shared attribute is written or deleted (a downlink was queued).
+async function attributes(dev, box, onShared) {
   const heads = ['Key', 'Value', 'Type', 'Updated', ''];
-  const reload = () => attributes(dev, box).catch((e) => replace(box, msg('err', e.message)));
+  const reload = () => attributes(dev, box, onShared).catch((e) => replace(box, msg('err', e.message)));
   const lists = await Promise.all(SCOPES.map(([s]) =>
     get(`/api/plugins/telemetry/DEVICE/${dev.id.id}/values/attributes/${s}`)));
   replace(box, SCOPES.map(([scope, title, hint], i) => h('div', { class: 'scope', 'data-scope': scope },
     h('h3', {}, title), h('p', { class: 'hint' }, hint),
-    lists[i].length ? table(heads, lists[i].map((a) => attrRow(dev, scope, a, reload, heads))) : msg('info', 'None.'),
-    scope === 'CLIENT_SCOPE' ? null : attrAddForm(dev, scope, reload))));
+    lists[i].length ? table(heads, lists[i].map((a) => attrRow(dev, scope, a, reload, heads, onShared)))
+      : msg('info', 'None.'),
+    scope === 'CLIENT_SCOPE' ? null : attrAddForm(dev, scope, reload, onShared))));
 }
 
 async function profileOf(dev) {
   try {
-    return { profile: await get(`/api/deviceProfile/${dev.deviceProfileId.id}`), isMissing: false };
-  } catch (e) {
-    return { profile: null, isMissing: e instanceof ApiError && e.isMissingApi };
+    return await get(`/api/deviceProfile/${dev.deviceProfileId.id}`);
+  } catch {
+    return null; // shown as a plain CoAP device; the profile page says why
   }
 }
 
@@ -161,14 +167,14 @@ function head(dev, stateBox) {
 export async function devicePage(main, [id], ctx) {
   const base = `/api/plugins/telemetry/DEVICE/${id}`;
   const dev = await get(`/api/device/info/${id}`);
-  const { profile, isMissing: isProfileMissing } = await profileOf(dev);
+  const profile = await profileOf(dev);
   const coapType = profile?.profileData?.transportConfiguration?.coapDeviceTypeConfiguration?.coapDeviceType;
   const isEfento = coapType === 'EFENTO';
   const stateBox = h('div', { class: 'state-box', id: 'device-state' });
   const telBox = h('div', { id: 'telemetry' });
   const chartBox = h('div', { class: 'charts', id: 'charts' });
   const attrBox = h('div', { id: 'attributes' });
-  const panels = { queue: null };
+  const queue = queuePanel(dev, isEfento);
   let lastSeenTs = -1;
   let timer = 0;
   let stopped = false;
@@ -188,7 +194,7 @@ export async function devicePage(main, [id], ctx) {
       lastSeenTs = newest;
       await charts(base, latest, chartBox);
     }
-    if (panels.queue) await panels.queue();
+    await queue.refresh();
   }
 
   async function poll() {
@@ -205,19 +211,11 @@ export async function devicePage(main, [id], ctx) {
     section('Latest telemetry', telBox, chartBox),
     section('Attributes', attrBox)));
   const cred = await credentialsPanel(dev);
-  main.appendChild(h('div', { class: 'cols' }, cred.node,
-    connectPanel(dev, cred, profile, isEfento, isProfileMissing)));
-  if (isEfento) {
-    const efento = efentoPanel(dev);
-    main.appendChild(efento.node);
-    panels.queue = efento.refresh;
-  } else {
-    const rpc = rpcPanel(dev, isProfileMissing);
-    main.appendChild(rpc.node);
-    panels.queue = rpc.refresh;
-  }
+  main.appendChild(h('div', { class: 'cols' }, cred.node, connectPanel(dev, cred, profile, isEfento)));
+  main.appendChild(isEfento ? efentoPanel(dev, queue.refreshNow) : rpcPanel(dev, queue.refreshNow));
+  main.appendChild(queue.node);
   main.appendChild(eventsPanel(dev));
-  attributes(dev, attrBox).catch((e) => replace(attrBox, msg('err', e.message)));
+  attributes(dev, attrBox, queue.refreshNow).catch((e) => replace(attrBox, msg('err', e.message)));
   await poll();
   return () => {
     stopped = true;

@@ -75,6 +75,7 @@ UNIT_profile_proto := $(PROFILES_SRCS)
 # The store's files use the pure helpers of the Efento and X.509 glue (no libcoap, no loop).
 UNIT_store        := $(filter gateway/gw_store%,$(GW_SRCS)) gateway/gw_log.c gateway/gw_efento.c \
                      gateway/gw_x509.c $(PROFILES_SRCS) $(EFENTO_SRCS) $(EFENTO_GEN_C)
+UNIT_store_efento := $(UNIT_store)
 UNIT_dedup        := gateway/gw_dedup.c
 UNIT_path         := gateway/gw_path.c
 UNIT_sched        := gateway/gw_sched.c

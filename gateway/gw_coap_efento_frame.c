@@ -207,6 +207,9 @@ static int commit_and_answer(struct gw_efento_frame *f, struct gw_answer *a, str
     int rc = gw_store_efento_commit(f->r->c->store, &w->c);
     char *body;
 
+    if (rc == -EAGAIN) {
+        return rc; /* an entry of the answer was cancelled: the caller builds it again */
+    }
     if (rc != 0) {
         gw_log_err("efento frame not stored peer=%s dev=%lld rc=%d", f->peer, (long long)f->dev.id,
                    rc);
@@ -364,17 +367,17 @@ static int open_entries(const struct gw_efento_frame *f, struct gw_efento_dl *dl
     return gw_store_efento_dl_open(f->r->c->store, f->dev.id, f->r->now_ms, dls, OPEN_DL_MAX, n);
 }
 
-void gw_coap_efento_meas(struct gw_efento_frame *f, struct gw_answer *a)
+/* One try at a measurement frame; -EAGAIN when an entry the answer carried was cancelled. */
+static int meas_try(struct gw_efento_frame *f, struct gw_answer *a, struct work *w)
 {
     struct gw_efento_dl dls[OPEN_DL_MAX];
     uint8_t payload[DOWNLINK_CAP];
-    struct work *w = malloc(sizeof(*w));
     size_t n_dl = 0, len = 0, i;
+    int rc;
 
-    if (w == NULL || open_entries(f, dls, &n_dl) != 0) {
+    if (open_entries(f, dls, &n_dl) != 0) {
         gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, NULL);
-        free(w);
-        return;
+        return -EIO;
     }
     work_init(w, f);
     for (i = 0; i < f->n_readings; i++) {
@@ -388,8 +391,28 @@ void gw_coap_efento_meas(struct gw_efento_frame *f, struct gw_answer *a)
     if (f->is_con) {
         len = build_downlink(w, f, dls, n_dl, payload);
     }
-    (void)commit_and_answer(f, a, w, payload, len);
+    rc = commit_and_answer(f, a, w, payload, len);
     gw_store_efento_dl_fini(dls, n_dl);
+    return rc;
+}
+
+void gw_coap_efento_meas(struct gw_efento_frame *f, struct gw_answer *a)
+{
+    struct work *w = malloc(sizeof(*w));
+    int tries = 0, rc;
+
+    if (w == NULL) {
+        gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, NULL);
+        return;
+    }
+    do { /* the admin thread may cancel an entry between reading and committing it */
+        rc = meas_try(f, a, w);
+    } while (rc == -EAGAIN && ++tries < 3);
+    if (rc == -EAGAIN) {
+        gw_log_err("efento frame not stored peer=%s dev=%lld: queue kept changing", f->peer,
+                   (long long)f->dev.id);
+        gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, NULL);
+    }
     free(w);
 }
 

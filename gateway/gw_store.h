@@ -1285,6 +1285,8 @@ void gw_store_efento_parts_fini(struct gw_efento_part *parts, size_t n);
  * Returns: 0 (committed), -EIO (nothing written), -ENOMEM.
  */
 int gw_store_efento_commit(struct gw_store *st, const struct gw_efento_commit *c);
+/* (gw_store_efento_commit also returns -EAGAIN, with nothing written, when an entry it marks
+ * SENT left QUEUED/TIMEOUT meanwhile, e.g. cancelled: build the answer again without it.) */
 
 /*
  * Records an unknown token (one entry per token and token place; an existing entry is rewritten

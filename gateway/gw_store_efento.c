@@ -811,7 +811,10 @@ static int apply_change(struct gw_store *st, const struct gw_efento_commit *c,
     if (rc == 0) {
         rc = event_write(st, c->device_id, c->now_ms, "DOWNLINK", body);
     }
-    return rc == 1 ? 0 : rc;
+    /* 1: the entry is no longer in a state it may leave this way. An entry about to go out in this
+     * answer but cancelled meanwhile (the admin deleted it) must not be sent: -EAGAIN rolls the
+     * frame back so it is handled again without it. */
+    return rc == 1 ? (ch->state == GW_DL_SENT ? -EAGAIN : 0) : rc;
 }
 
 /* The sensor now sends the in-flight new token: it becomes the access token (3.2). */

@@ -7,7 +7,9 @@
 # queue entries end SUCCESSFUL. CI-sized: SIM_SENSORS sensors for SIM_SECONDS seconds.
 # The daemon runs with durability process: every frame is still committed before its answer, but
 # a CI disk's fsync latency (several ms on a shared VM) is not what this test measures; durability
-# across power cuts is 04-sigkill and 05-powercut's subject.
+# across power cuts is 04-sigkill and 05-powercut's subject. SIM_DURABILITY=full runs it with
+# durability full; NBGATE=build/release/nbgate SIM_SENSORS=1000 SIM_SECONDS=60 gives the figures
+# of docs/BENCH.md.
 . "$(dirname "$0")/lib.sh"
 SIM=${SIM:-$ROOT/build/release/tools/nbgate-sim}
 SENSORS=${SIM_SENSORS:-200}
@@ -22,7 +24,7 @@ cat >"$T/sim.json" <<'EOF'
 {"type":"DEFAULT"},"transportConfiguration":{"type":"COAP","coapDeviceTypeConfiguration":
 {"coapDeviceType":"EFENTO","clockSyncThresholdS":-1}}}}
 EOF
-nbg_start "$T/data" NBGATE_DURABILITY=process
+nbg_start "$T/data" NBGATE_DURABILITY="${SIM_DURABILITY:-process}"
 nbg profile add efento-sim --json "$T/sim.json" >/dev/null || fail "profile add"
 nbg device add sim --token simtok --count "$SENSORS" --profile efento-sim >/dev/null ||
     fail "device add"

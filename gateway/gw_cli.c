@@ -78,6 +78,7 @@ static int open_store(const struct gw_config *cfg, struct gw_store **st)
         .wal_autocheckpoint_pages = cfg->wal_autocheckpoint_pages,
         .journal_size_limit_bytes = cfg->journal_size_limit_bytes,
         .busy_timeout_ms = 10000,
+        .events_per_device = cfg->events_per_device,
     };
     char path[GW_CONFIG_STR_MAX + 16];
     char err[512];

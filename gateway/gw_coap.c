@@ -437,6 +437,7 @@ static void handle_api_v1(struct gw_req *r, struct gw_answer *a, uint64_t hash)
         }
         gw_coap_uplink(r->c, r->dev.id, r->dev.profile_id, r->mono_ms, r->now_ms);
         dispatch_feature(r, a);
+        gw_coap_event_error(r, a);
         if (a->is_cacheable && (a->code >> 5) != 5) {
             remember(r, a);
         }

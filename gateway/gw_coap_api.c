@@ -146,6 +146,20 @@ static int64_t data_stamp(struct gw_coap *c, int64_t device_id, int64_t now_ms)
     return now_ms;
 }
 
+/* The upload's entry in the device's event log, inside the batch that stores the upload. */
+static int uplink_event(struct gw_req *r, const char *noun)
+{
+    char summary[160], *body;
+    int rc;
+
+    gw_coap_event_summary(&r->c->batch, noun, summary, sizeof(summary));
+    body = gw_coap_event_uplink(r, COAP_RESPONSE_CODE_CREATED, 0, summary, NULL);
+    rc = body != NULL ? gw_store_event_add(r->c->store, r->dev.id, r->now_ms, "UPLINK", body)
+                      : -ENOMEM;
+    free(body);
+    return rc;
+}
+
 static void decode_error(struct gw_answer *a, int rc, const char *diag)
 {
     if (rc == -ENOMEM) {
@@ -175,8 +189,13 @@ void gw_coap_api_telemetry(struct gw_req *r, struct gw_answer *a)
         decode_error(a, rc, diag);
         return;
     }
-    rc = gw_store_insert_telemetry(c->store, r->dev.id, &c->batch,
-                                   r->is_activity_due ? r->now_ms : 0);
+    rc = gw_store_batch_begin(c->store);
+    if (rc == 0) {
+        rc = gw_store_insert_telemetry(c->store, r->dev.id, &c->batch,
+                                       r->is_activity_due ? r->now_ms : 0);
+        rc = rc != 0 ? rc : uplink_event(r, "records");
+        rc = gw_store_batch_end(c->store, rc);
+    }
     if (rc != 0) {
         gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "storage error");
         return;
@@ -204,8 +223,13 @@ void gw_coap_api_attributes_post(struct gw_req *r, struct gw_answer *a)
         decode_error(a, rc, diag);
         return;
     }
-    rc = gw_store_save_attributes(c->store, r->dev.id, GW_SCOPE_CLIENT, &c->batch, r->now_ms,
-                                  r->is_activity_due);
+    rc = gw_store_batch_begin(c->store);
+    if (rc == 0) {
+        rc = gw_store_save_attributes(c->store, r->dev.id, GW_SCOPE_CLIENT, &c->batch, r->now_ms,
+                                      r->is_activity_due);
+        rc = rc != 0 ? rc : uplink_event(r, "attributes");
+        rc = gw_store_batch_end(c->store, rc);
+    }
     if (rc != 0) {
         gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "storage error");
         return;

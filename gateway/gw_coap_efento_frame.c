@@ -34,7 +34,7 @@
 #define OPEN_DL_MAX    32
 #define EVENTS_MAX     (EFENTO_ERROR_EVENTS_MAX + EFENTO_CHANNELS_MAX + 8)
 #define CHANGES_MAX    (3 * OPEN_DL_MAX)
-#define EVENT_BODY_MAX 256
+#define EVENT_BODY_MAX 512
 #define DOWNLINK_CAP   GW_EFENTO_DOWNLINK_MAX
 
 /* What the frame will commit, built up as the frame is handled. */
@@ -72,7 +72,6 @@ static void work_init(struct work *w, const struct gw_efento_frame *f)
     w->c.server = w->server;
     w->c.client_deleted = w->client_deleted;
     w->c.new_token = f->new_token[0] != '\0' ? f->new_token : NULL;
-    w->c.events_kept = f->r->c->cfg->efento_events_per_device;
 }
 
 static void add_event(struct work *w, const char *type, bool is_once, const char *fmt, ...)
@@ -134,8 +133,8 @@ static void note_serial(struct work *w, const struct gw_efento_frame *f)
         return;
     }
     if (f->dev.serial[0] != '\0') {
-        add_event(w, "EFENTO_SERIAL_CHANGE", false, "{\"from\":\"%s\",\"to\":\"%s\"}",
-                  f->dev.serial, f->id.serial);
+        add_event(w, "SERIAL_CHANGED", false, "{\"from\":\"%s\",\"to\":\"%s\"}", f->dev.serial,
+                  f->id.serial);
     }
     (void)snprintf(w->serial, sizeof(w->serial), "%s", f->id.serial);
     kv = &w->server[w->c.n_server++];
@@ -157,7 +156,7 @@ static void note_errors(struct work *w, const struct gw_efento_frame *f)
     }
     for (i = 0; i < m->n_errors; i++) {
         const struct efento_sensor_error *e = &m->errors[i];
-        add_event(w, "EFENTO_SENSOR_ERROR", false,
+        add_event(w, "SENSOR_ERROR", false,
                   "{\"channel\":%u,\"type\":%d,\"code\":%u,\"hex\":\"0x%06X\",%s\"samples\":%u,"
                   "\"firstS\":%lld,\"lastS\":%lld}",
                   (unsigned)e->channel, (int)e->type, (unsigned)e->code, (unsigned)e->code,
@@ -204,8 +203,25 @@ static void progress(struct work *w, const struct gw_efento_frame *f, struct gw_
 static int commit_and_answer(struct gw_efento_frame *f, struct gw_answer *a, struct work *w,
                              uint8_t *payload, size_t payload_len)
 {
-    int rc = gw_store_efento_commit(f->r->c->store, &w->c);
+    static const char *const what[] = { "measurements", "device info", "configuration" };
+    bool is_dtls = coap_session_get_proto(f->r->session) == COAP_PROTO_DTLS;
     char *body;
+    int rc;
+
+    /* The frame in the device's event log (specs/rest-api.md 9.6), committed with it. */
+    add_event(w, "UPLINK", false,
+              "{\"resource\":\"efento/%c\",\"coapType\":\"%s\",\"messageId\":%u,"
+              "\"remoteAddress\":\"%s\",\"secure\":%s,\"payloadSize\":%zu,\"responseCode\":%s,"
+              "\"responsePayloadSize\":%zu,\"summary\":\"%s, %zu %s%s\"}",
+              f->res, f->is_con ? "CON" : "NON", (unsigned)f->mid, f->peer,
+              is_dtls ? "true" : "false", f->r->len, f->is_con ? "\"2.01\"" : "null", payload_len,
+              what[f->res == 'm'   ? 0
+                   : f->res == 'i' ? 1
+                                   : 2],
+              f->res == 'c' ? w->c.n_client : f->n_readings,
+              f->res == 'c' ? "attributes" : "records",
+              payload_len > 0 ? "; downlink in the answer" : "");
+    rc = gw_store_efento_commit(f->r->c->store, &w->c);
 
     if (rc == -EAGAIN) {
         return rc; /* an entry of the answer was cancelled: the caller builds it again */
@@ -287,7 +303,7 @@ static void auto_requests(struct work *w, const struct gw_efento_frame *f, struc
         ad->current_time = (uint32_t)now_s;
         /* Threshold 0 sends the time in every answer: that is no correction worth an event. */
         if (dev->profile.clock_sync_threshold_s != 0) {
-            add_event(w, "EFENTO_CLOCK_SYNC", false, "{\"driftS\":%lld,\"currentTime\":%lld}",
+            add_event(w, "CLOCK_SYNC", false, "{\"driftS\":%lld,\"currentTime\":%lld}",
                       (long long)drift, (long long)now_s);
         }
     }
@@ -552,7 +568,7 @@ static int reassemble(struct work *w, struct gw_efento_frame *f, struct gw_efent
     }
     if (why != EFENTO_SPLIT_KEPT) {
         w->c.is_parts_dropped = true;
-        add_event(w, "EFENTO_CONFIG_DISCARDED", false, "{\"reason\":\"%s\",\"parts\":%zu}",
+        add_event(w, "CONFIG_DISCARDED", false, "{\"reason\":\"%s\",\"parts\":%zu}",
                   split_reason(why), n_held);
         n_held = 0;
     }
@@ -670,8 +686,7 @@ void gw_coap_efento_config(struct gw_efento_frame *f, struct gw_answer *a)
         w->c.part_add = NULL;
         w->c.n_client = 0;
         w->c.n_client_deleted = 0;
-        add_event(w, "EFENTO_CONFIG_DISCARDED", false, "{\"reason\":\"unusable\",\"parts\":%zu}",
-                  n_parts);
+        add_event(w, "CONFIG_DISCARDED", false, "{\"reason\":\"unusable\",\"parts\":%zu}", n_parts);
         if (gw_store_efento_commit(f->r->c->store, &w->c) != 0) {
             gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, NULL);
         } else {

@@ -237,4 +237,20 @@ void gw_coap_dtls_ack_before_io(struct gw_coap *c);
 void gw_coap_dtls_ack_after_io(struct gw_coap *c);
 void gw_coap_dtls_ack_tick(struct gw_coap *c, int64_t now_ms);
 
+/* ---- gw_coap_events.c: UPLINK entries of the device event log (specs/rest-api.md 9.6) ---- */
+
+/*
+ * The JSON body of an UPLINK event for request r answered with code (0: no answer) and resp_len
+ * payload bytes; summary and error may be NULL. The token in the path is masked.
+ * Returns: heap text, or NULL (out of memory). Ownership: caller frees with free().
+ */
+char *gw_coap_event_uplink(const struct gw_req *r, coap_pdu_code_t code, size_t resp_len,
+                           const char *summary, const char *error);
+
+/* "3 records (temperature, humidity, pressure)": what a decoded upload held, into out. */
+void gw_coap_event_summary(const struct profile_batch *b, const char *noun, char *out, size_t cap);
+
+/* Writes an error answer to an identified device to its event log (rate-limited per device). */
+void gw_coap_event_error(struct gw_req *r, const struct gw_answer *a);
+
 #endif /* GW_COAP_INTERNAL_H */

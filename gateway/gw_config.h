@@ -58,6 +58,7 @@ struct gw_config {
     int64_t default_inactivity_timeout_s; /* a device is active this long after its last message */
     int64_t max_observations;             /* live observations, all devices together */
     int64_t max_queued_downlinks;         /* unfinished downlinks per device */
+    int64_t events_per_device;            /* device event log entries kept */
     int64_t wal_autocheckpoint_pages;     /* SQLite wal_autocheckpoint; 0 disables */
     int64_t journal_size_limit_bytes;
     /* Efento bounds (specs/efento.md section 9); decoder bounds may only lower the built-in
@@ -73,7 +74,6 @@ struct gw_config {
     int64_t efento_split_max_parts;          /* parts of one split configuration */
     int64_t efento_split_max_bytes;          /* bytes of one split configuration */
     int64_t efento_split_ttl_s;              /* an incomplete split set is discarded after */
-    int64_t efento_events_per_device;        /* device event log entries kept */
     int64_t efento_max_downlink_bytes;       /* ProtoConfig payload of one answer */
     int64_t efento_malformed_log_per_minute; /* log lines per peer and minute */
 };

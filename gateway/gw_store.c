@@ -25,6 +25,8 @@
 #include "gateway/gw_store_internal.h"
 #include "gateway/gw_store_schema.h"
 
+#define EVENTS_TRIM_EVERY 32 /* event inserts per trim of the device's log */
+
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
@@ -51,6 +53,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_TOUCH] = "UPDATE device SET last_activity_ms = ?2 WHERE id = ?1"
                 " AND last_activity_ms < ?2",
     [S_EVENT_ADD] = "INSERT INTO event (device_id, ts_ms, type, body) VALUES (?1, ?2, ?3, ?4)",
+    [S_EVENT_TRIM] = "DELETE FROM event WHERE device_id = ?1 AND id <= (SELECT id FROM event"
+                     " WHERE device_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
 };
 
 static pthread_once_t sqlite_log_once = PTHREAD_ONCE_INIT;
@@ -248,6 +252,7 @@ int gw_store_open(const char *path, const struct gw_store_opts *opts, struct gw_
         goto out;
     }
     (void)sqlite3_busy_timeout(st->db, (int)opts->busy_timeout_ms);
+    st->events_kept = opts->events_per_device > 0 ? opts->events_per_device : 1000;
     (void)snprintf(pragmas, sizeof(pragmas),
                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s;"
                    " PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = %lld;"
@@ -474,6 +479,7 @@ int gw_store_event_add(struct gw_store *st, int64_t device_id, int64_t ts_ms, co
                        const char *body)
 {
     sqlite3_stmt *s = st->stmt[S_EVENT_ADD];
+    int rc;
 
     (void)sqlite3_bind_int64(s, 1, device_id);
     (void)sqlite3_bind_int64(s, 2, ts_ms);
@@ -481,7 +487,16 @@ int gw_store_event_add(struct gw_store *st, int64_t device_id, int64_t ts_ms, co
     if (body != NULL) {
         (void)sqlite3_bind_text(s, 4, body, -1, SQLITE_STATIC);
     }
-    return gw_store_step_done(st, s);
+    rc = gw_store_step_done(st, s);
+    /* Trimming costs a scan of the device's log: done on one insert in EVENTS_TRIM_EVERY, so a
+     * busy device's log stays within events_kept plus that many entries. */
+    if (rc == 0 && sqlite3_last_insert_rowid(st->db) % EVENTS_TRIM_EVERY == 0) {
+        s = st->stmt[S_EVENT_TRIM];
+        (void)sqlite3_bind_int64(s, 1, device_id);
+        (void)sqlite3_bind_int64(s, 2, st->events_kept);
+        rc = gw_store_step_done(st, s);
+    }
+    return rc;
 }
 
 static int insert_device(struct gw_store *st, const char *name, const char *token,

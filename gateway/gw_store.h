@@ -35,6 +35,7 @@ struct gw_store_opts {
     int64_t wal_autocheckpoint_pages; /* 0 disables automatic checkpoints */
     int64_t journal_size_limit_bytes; /* WAL size kept after a checkpoint */
     int64_t busy_timeout_ms;          /* wait this long for another connection's lock */
+    int64_t events_per_device;        /* device event log entries kept; 0 = 1000 */
 };
 
 /* What the CoAP API needs to know about an authenticated device. */
@@ -1211,7 +1212,6 @@ struct gw_efento_commit {
     bool is_parts_dropped;                      /* drop every held part (before part_add) */
     const char *new_token; /* the frame came with an in-flight new token: it becomes the
                               device's access token (3.2), or NULL */
-    int64_t events_kept;   /* device event log entries kept (efento_events_per_device) */
 };
 
 /* An unknown token that knocked (R2.4). */

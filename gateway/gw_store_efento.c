@@ -39,7 +39,6 @@
 #define KEY_SERIAL    "efentoSerial"
 #define KEY_PARTS     "efentoConfigParts"
 #define KEY_ERRORS    "efentoSensorErrors"
-#define EVENTS_KEPT   1000 /* device event log entries (section 9) */
 #define SETTINGS_PATH "$.profileData.transportConfiguration.coapDeviceTypeConfiguration"
 
 static void copy_text(char *dst, size_t cap, const unsigned char *src)
@@ -703,7 +702,7 @@ static int count_errors(struct gw_store *st, const struct gw_efento_commit *c)
     return rc;
 }
 
-/* Writes the events (an is_once event only when the same one is not logged yet), then trims. */
+/* Writes the events (an is_once event only when the same one is not logged yet). */
 static int add_events(struct gw_store *st, const struct gw_efento_commit *c)
 {
     sqlite3_stmt *s = NULL;
@@ -730,19 +729,6 @@ static int add_events(struct gw_store *st, const struct gw_efento_commit *c)
         }
         rc = rc != 0 ? rc : event_write(st, c->device_id, c->now_ms, e->type, e->body);
         added++;
-    }
-    if (rc == 0 && added > 0) {
-        rc = gw_store_prepare(
-            st,
-            "DELETE FROM event WHERE device_id = ?1 AND id <= (SELECT id FROM event WHERE"
-            " device_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-            &s);
-        if (rc == 0) {
-            (void)sqlite3_bind_int64(s, 1, c->device_id);
-            (void)sqlite3_bind_int64(s, 2, c->events_kept > 0 ? c->events_kept : EVENTS_KEPT);
-            rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
-        }
-        sqlite3_finalize(s);
     }
     return rc;
 }

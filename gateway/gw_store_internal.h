@@ -23,13 +23,15 @@ enum gw_store_stmt_id {
     S_ATTR_SAVE,
     S_TOUCH,
     S_EVENT_ADD,
+    S_EVENT_TRIM,
     S_COUNT
 };
 
 struct gw_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
-    int tx_depth; /* open transactions: 1 = BEGIN IMMEDIATE, each deeper one a SAVEPOINT */
+    int tx_depth;        /* open transactions: 1 = BEGIN IMMEDIATE, each deeper one a SAVEPOINT */
+    int64_t events_kept; /* device event log entries kept per device */
 };
 
 /*

@@ -193,6 +193,7 @@ static int run_daemon(const struct gw_config *cfg)
         .wal_autocheckpoint_pages = cfg->wal_autocheckpoint_pages,
         .journal_size_limit_bytes = cfg->journal_size_limit_bytes,
         .busy_timeout_ms = 5000,
+        .events_per_device = cfg->events_per_device,
     };
     struct gw_pki_cert cert = { 0 };
     struct gw_store *store = NULL;

@@ -307,16 +307,67 @@ void web_hnd_pending_approve(struct web_req *rq, struct web_resp *rs)
 
 /* ---- events ------------------------------------------------------------------------------ */
 
+/* "state=SENT, id=12": a compact line for an event whose body has no summary of its own. */
+static json_t *summary_of(const json_t *details)
+{
+    char line[160] = "";
+    const char *key;
+    json_t *v;
+    size_t len;
+
+    if (!json_is_object(details)) {
+        return json_null();
+    }
+    json_object_foreach((json_t *)details, key, v)
+    {
+        char *text = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        len = strlen(line);
+        (void)snprintf(line + len, sizeof(line) - len, "%s%s=%s", len > 0 ? ", " : "", key,
+                       json_is_string(v) ? json_string_value(v)
+                       : text != NULL    ? text
+                                         : "");
+        free(text);
+    }
+    return json_string(line);
+}
+
+/*
+ * One event as specs/rest-api.md 9.6 shows it: the members an UPLINK body carries (resource,
+ * codes, sizes, summary, error) at the top; other events keep their body in details, with a
+ * one-line summary made from it.
+ */
 static int event_append(void *arg, const struct gw_api_event *e)
 {
+    static const char *const top[] = {
+        "resource",    "coapType",     "messageId",           "remoteAddress", "secure",
+        "payloadSize", "responseCode", "responsePayloadSize", "summary",       "error"
+    };
     json_t *details = e->body != NULL ? json_loads(e->body, JSON_DECODE_ANY, NULL) : NULL;
-    json_t *o = json_pack("{s:I, s:I, s:s, s:n, s:n, s:n, s:n, s:n, s:n, s:n, s:n, s:n, s:n, s:o}",
-                          "id", (json_int_t)e->id, "ts", (json_int_t)e->ts_ms, "type", e->type,
-                          "resource", "coapType", "messageId", "remoteAddress", "secure",
-                          "payloadSize", "responseCode", "responsePayloadSize", "summary", "error",
-                          "details", details != NULL ? details : json_null());
+    bool is_uplink = strcmp(e->type, "UPLINK") == 0;
+    json_t *o = json_pack("{s:I, s:I, s:s}", "id", (json_int_t)e->id, "ts", (json_int_t)e->ts_ms,
+                          "type", e->type);
+    size_t i;
+    int rc = o != NULL ? 0 : -ENOMEM;
 
-    return o != NULL && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+    for (i = 0; rc == 0 && i < sizeof(top) / sizeof(top[0]); i++) {
+        json_t *v = json_is_object(details) ? json_object_get(details, top[i]) : NULL;
+        if (v == NULL && !is_uplink && strcmp(top[i], "summary") == 0) {
+            rc = json_object_set_new(o, top[i], summary_of(details));
+        } else {
+            rc = json_object_set(o, top[i], v != NULL ? v : json_null());
+        }
+    }
+    if (rc == 0) {
+        rc = json_object_set_new(o, "details",
+                                 !is_uplink && details != NULL ? details : json_null());
+        details = is_uplink ? details : NULL;
+    }
+    json_decref(details);
+    if (rc != 0) {
+        json_decref(o);
+        return -ENOMEM;
+    }
+    return json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
 }
 
 void web_hnd_device_events(struct web_req *rq, struct web_resp *rs)

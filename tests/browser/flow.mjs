@@ -287,6 +287,12 @@ async function uplink(page) {
   await page.waitForSelector('[data-chart=temperature] svg .chart-line', { state: 'attached' });
   check('a 24 h chart is drawn for numeric keys', (await page.locator('[data-chart=temperature] circle').count()) === 2);
   check('the state says why', /last uplink .* ago/.test(await page.textContent('#device-state .why')));
+  await page.click('#event-log button:text("Refresh")');
+  await page.waitForSelector('#events tr:has-text("UPLINK")');
+  const ev = await page.textContent('#events tr:has-text("UPLINK")');
+  check('the event log lists the uplink with its masked resource, code and records',
+    ev.includes('api/v1/***/telemetry') && ev.includes('2.01') && /\d+ records \(/.test(ev) &&
+    !ev.includes('tok-cold-2'), ev);
   await page.fill('[data-add-attr=SHARED_SCOPE] input[aria-label="New attribute key"]', 'targetTemperature');
   await page.fill('[data-add-attr=SHARED_SCOPE] input[aria-label="New attribute value"]', '4.5');
   await page.click('[data-add-attr=SHARED_SCOPE] button');

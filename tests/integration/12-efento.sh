@@ -92,7 +92,7 @@ dec "$T/dl1.bin" >"$T/dl1.txt" || fail "downlink does not decode as ProtoConfig"
 grep -q '^device_info_request: true' "$T/dl1.txt" || fail "first contact: no device_info_request"
 grep -q '^configuration_request: true' "$T/dl1.txt" || fail "unknown hash: no configuration_request"
 grep -q '^current_time: ' "$T/dl1.txt" || fail "2023 samples: no current_time"
-[ "$(count "event WHERE type='EFENTO_CLOCK_SYNC'")" = 1 ] || fail "clock sync not in the event log"
+[ "$(count "event WHERE type='CLOCK_SYNC'")" = 1 ] || fail "clock sync not in the event log"
 
 # ---- NON on the factory path: no answer, stored -----------------------------------------------
 enc ProtoMeasurements "$DATA/meas_ex14_2.txtpb" "$T/m2.bin"
@@ -103,12 +103,12 @@ out=$(post m "$T/m2.bin" -N)
 # ---- duplicates: the same CON datagram three times, the same NON twice --------------------------
 sed 's/1700000000/1700001000/' "$DATA/meas_ex14_1.txtpb" >"$T/m3.txtpb"
 enc ProtoMeasurements "$T/m3.txtpb" "$T/m3.bin"
-syncs=$(count "event WHERE type='EFENTO_CLOCK_SYNC'")
+syncs=$(count "event WHERE type='CLOCK_SYNC'")
 answers=$("$HELPERS/udp_send" "$NBG_PORT" "$(dgram 44 7a01 "$T/m3.bin")" 3)
 [ "$(printf '%s\n' "$answers" | wc -l)" = 3 ] || fail "want 3 answers: $answers"
 [ "$(printf '%s\n' "$answers" | sort -u | wc -l)" = 1 ] || fail "answers differ: $answers"
 case $answers in 6441*) ;; *) fail "not a piggybacked 2.01: $answers" ;; esac
-[ "$(count "event WHERE type='EFENTO_CLOCK_SYNC'")" = $((syncs + 1)) ] || fail "duplicate processed twice"
+[ "$(count "event WHERE type='CLOCK_SYNC'")" = $((syncs + 1)) ] || fail "duplicate processed twice"
 sed 's/1700000000/1700002000/' "$DATA/meas_ex14_2.txtpb" >"$T/m4.txtpb"
 enc ProtoMeasurements "$T/m4.txtpb" "$T/m4.bin"
 answers=$("$HELPERS/udp_send" "$NBG_PORT" "$(dgram 54 7a02 "$T/m4.bin")" 2 500)
@@ -132,7 +132,7 @@ case $(post efento/c "$T/c0.bin") in 2.01*) ;; *) fail "CON efento/c" ;; esac
 attr() { sql "SELECT COALESCE(v_long, v_str) FROM attribute_kv WHERE device_id=$DEV AND scope=$2 AND key='$1'"; }
 [ "$(attr transmissionInterval 1)" = 900 ] || fail "configuration attributes not stored"
 [ "$(attr configurationHash 1)" = 1234 ] || fail "configurationHash"
-[ "$(count "event WHERE type='EFENTO_SERIAL_CHANGE'")" = 1 ] || fail "serial change not logged"
+[ "$(count "event WHERE type='SERIAL_CHANGED'")" = 1 ] || fail "serial change not logged"
 for i in 1 2; do
     enc ProtoConfig "$DATA/config_split_$i.txtpb" "$T/c$i.bin"
     [ "$(post c "$T/c$i.bin" -N)" = "none " ] || fail "split part $i answered"
@@ -279,8 +279,8 @@ case $(post efento/m "$T/e.bin") in 2.01*) ;; *) fail "14.3 frame" ;; esac
     ORDER BY ts_ms)")" = "11.5 21.8 12.0" ] || fail "14.3: an error sample became a value"
 [ "$(attr efentoSensorErrors_1 3)" = 1 ] && [ "$(attr efentoSensorErrors 3)" = 1 ] ||
     fail "sensor error counters"
-sql "SELECT body FROM event WHERE type='EFENTO_SENSOR_ERROR'" | grep -q '"code":8388557,"hex":"0x7FFFCD","name":"SHT4x failure","samples":1,"firstS":1700000060' ||
-    fail "sensor error event: $(sql "SELECT body FROM event WHERE type='EFENTO_SENSOR_ERROR'")"
+sql "SELECT body FROM event WHERE type='SENSOR_ERROR'" | grep -q '"code":8388557,"hex":"0x7FFFCD","name":"SHT4x failure","samples":1,"firstS":1700000060' ||
+    fail "sensor error event: $(sql "SELECT body FROM event WHERE type='SENSOR_ERROR'")"
 
 # ---- malformed and oversized frames (R6) ------------------------------------------------------
 printf 'this is not protobuf' >"$T/bad.bin"

@@ -23,7 +23,7 @@
 
 static char dir[] = "/tmp/nbgate-test-store-efento.XXXXXX";
 static char db_path[128];
-static const struct gw_store_opts opts = { true, 1000, 1 << 20, 1000 };
+static const struct gw_store_opts opts = { true, 1000, 1 << 20, 1000, 0 };
 
 static const char efento_profile[] =
     "{\"name\":\"efento\",\"type\":\"DEFAULT\",\"transportType\":\"COAP\",\"profileData\":"

@@ -67,6 +67,8 @@ static void usage(FILE *out)
             "  attributes set NAME JSON | attributes delete NAME KEY... [--scope shared|server]\n"
             "  rpc NAME METHOD [PARAMS] [--oneway] [--timeout MS] [--wait]\n"
             "  downlinks NAME [--json]\n"
+            "  efento set DEVICE... KEY=VALUE...   (Efento settings, sent in the next CON answer)\n"
+            "  pending list [--json] | pending approve TOKEN [NAME] [--profile P]\n"
             "  ota add firmware|software TITLE VERSION FILE | ota assign NAME TYPE ID|none\n"
             "  claim NAME SECRET\n"
             "  admin create USER    (password from stdin or a prompt)\n"

@@ -96,6 +96,7 @@ FUZZ_efento       := $(EFENTO_SRCS)
 FUZZ_efento_measurements := $(EFENTO_SRCS)
 FUZZ_efento_device_info  := $(EFENTO_SRCS)
 FUZZ_efento_config       := $(EFENTO_SRCS)
+FUZZ_efento_split        := $(EFENTO_SRCS)
 FUZZ_web_json            := web/web_json.c $(PROFILES_SRCS)
 FUZZ_web_csv             := web/web_csv.c
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -51,6 +51,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_TOUCH] = "UPDATE device SET last_activity_ms = ?2 WHERE id = ?1"
                 " AND last_activity_ms < ?2",
     [S_EVENT_ADD] = "INSERT INTO event (device_id, ts_ms, type, body) VALUES (?1, ?2, ?3, ?4)",
+    [S_PENDING_PROBE] = "SELECT last_seen_ms, blocked FROM pending_device WHERE kind = ?1"
+                        " AND identifier = ?2",
 };
 
 static pthread_once_t sqlite_log_once = PTHREAD_ONCE_INIT;

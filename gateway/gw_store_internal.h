@@ -23,6 +23,7 @@ enum gw_store_stmt_id {
     S_ATTR_SAVE,
     S_TOUCH,
     S_EVENT_ADD,
+    S_PENDING_PROBE,
     S_COUNT
 };
 

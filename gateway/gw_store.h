@@ -861,7 +861,8 @@ int gw_store_api_ota_notify(struct gw_store *st, int64_t device_id, bool is_soft
 int gw_store_api_ota_followers_count(struct gw_store *st, const char *profile_uuid,
                                      bool is_software, int64_t *n);
 
-/* ---- admin API: pending devices, events, metrics (gw_store_api_misc.c) ---- */
+/* ---- admin API: pending devices (gw_store_pending.c), events, metrics (gw_store_api_misc.c) ----
+ */
 
 /* A pending (unknown) device entry; strings borrowed for the callback's duration. */
 struct gw_api_pending {

@@ -57,17 +57,19 @@ int gw_store_pending_note(struct gw_store *st, const struct gw_store_pending_in 
         return rc;
     }
     rc = gw_store_tx_begin(st);
-    rc = rc != 0 ? rc
-                 : gw_store_prepare(
-                       st,
-                       "INSERT INTO pending_device (kind, identifier, first_seen_ms, last_seen_ms,"
-                       " seen_count, peer, last_payload) VALUES (?1, ?2, ?3, ?3, 1, ?4, ?5)"
-                       " ON CONFLICT (kind, identifier) DO UPDATE SET last_seen_ms ="
-                       " excluded.last_seen_ms, seen_count = seen_count + 1, peer ="
-                       " excluded.peer, last_payload = excluded.last_payload WHERE"
-                       " pending_device.blocked = 0 AND"
-                       " excluded.last_seen_ms >= pending_device.last_seen_ms + ?6",
-                       &s);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = gw_store_prepare(
+        st,
+        "INSERT INTO pending_device (kind, identifier, first_seen_ms, last_seen_ms,"
+        " seen_count, peer, last_payload) VALUES (?1, ?2, ?3, ?3, 1, ?4, ?5)"
+        " ON CONFLICT (kind, identifier) DO UPDATE SET last_seen_ms ="
+        " excluded.last_seen_ms, seen_count = seen_count + 1, peer ="
+        " excluded.peer, last_payload = excluded.last_payload WHERE"
+        " pending_device.blocked = 0 AND"
+        " excluded.last_seen_ms >= pending_device.last_seen_ms + ?6",
+        &s);
     if (rc == 0) {
         (void)sqlite3_bind_text(s, 1, in->kind, -1, SQLITE_STATIC);
         (void)sqlite3_bind_text(s, 2, in->identifier, -1, SQLITE_STATIC);

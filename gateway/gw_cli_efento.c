@@ -7,9 +7,11 @@
  *                                       6.6, VALUE a JSON value (a bare word is a string), e.g.
  *                                       measurementPeriodBase=120 dataServerIp=gw.example.net
  *                                       'rules=[{"channelMask":1,...}]'
- *   pending list [--json]               sensors whose token is unknown, most recent first
- *   pending approve TOKEN [NAME] [--profile P]   create the device (default name
- *                                       "Efento <serial>") and drop the entry
+ *   pending list [--json]               every pending entry (source EFENTO, COAP_TOKEN or X509;
+ *                                       blocked ones marked), most recently seen first
+ *   pending approve TOKEN [NAME] [--profile P]   create the Efento device (default name
+ *                                       "Efento <serial>") and drop the entry; other sources
+ *                                       are approved through the admin API
  *
  * Settings are validated against table 6.6 with the same code that builds the downlink
  * (gw_efento_settings_apply) before anything is queued; a refusal names the field. Progress
@@ -161,33 +163,53 @@ struct pending_print {
     size_t n;
 };
 
-static int print_pending(void *arg, const struct gw_efento_pending *p)
+/* The source column of an entry (specs/rest-api.md 9.3) and, for Efento, where the token was. */
+static const char *pending_source(const char *kind, char *place, size_t cap)
+{
+    place[0] = '\0';
+    if (strncmp(kind, "EFENTO", 6) == 0) {
+        if (strcmp(kind, "EFENTO") == 0) {
+            (void)snprintf(place, cap, "payload");
+        } else {
+            (void)snprintf(place, cap, "option %s", kind + 10);
+        }
+        return "EFENTO";
+    }
+    return strcmp(kind, "X509") == 0 ? "X509" : "COAP_TOKEN";
+}
+
+static int print_pending(void *arg, const struct gw_api_pending *p)
 {
     struct pending_print *pp = arg;
+    json_t *sum = p->summary != NULL ? json_loads(p->summary, 0, NULL) : NULL;
+    const char *serial = json_string_value(json_object_get(sum, "serial"));
+    const char *msg = json_string_value(json_object_get(sum, "type"));
     char first[32], last[32], place[24];
-    char type[2] = { p->msg_type, '\0' };
+    const char *source = pending_source(p->kind, place, sizeof(place));
+    int rc = 0;
 
-    if (p->token_option == GW_EFENTO_TOKEN_PAYLOAD) {
-        (void)snprintf(place, sizeof(place), "payload");
-    } else {
-        (void)snprintf(place, sizeof(place), "option %d", (int)p->token_option);
-    }
+    serial = serial != NULL ? serial : "";
+    msg = msg != NULL ? msg : "?";
     pp->n++;
     if (pp->is_json) {
         json_t *row =
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "token", p->token, "tokenSource",
-                      place, "serial", p->serial, "messageType", type, "peer", p->peer, "firstSeen",
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "source", source,
+                      "token", p->identifier, "tokenSource", place, "serial", serial, "messageType",
+                      msg, "peer", p->peer != NULL ? p->peer : "", "firstSeen",
                       (json_int_t)p->first_seen_ms, "lastSeen", (json_int_t)p->last_seen_ms,
-                      "attempts", (json_int_t)p->seen_count);
-        return row != NULL ? json_array_append_new(pp->arr, row) : -ENOMEM;
+                      "attempts", (json_int_t)p->attempts, "blocked", p->is_blocked);
+        rc = row != NULL ? json_array_append_new(pp->arr, row) : -ENOMEM;
+    } else {
+        format_time(p->first_seen_ms, first, sizeof(first));
+        format_time(p->last_seen_ms, last, sizeof(last));
+        printf("%-10s %-36s %-10s %-14s %s %-22s first %s last %s attempts %lld%s\n", source,
+               p->identifier[0] != '\0' ? p->identifier : "(no token)",
+               place[0] != '\0' ? place : "-", serial[0] != '\0' ? serial : "-", msg,
+               p->peer != NULL ? p->peer : "-", first, last, (long long)p->attempts,
+               p->is_blocked ? " blocked" : "");
     }
-    format_time(p->first_seen_ms, first, sizeof(first));
-    format_time(p->last_seen_ms, last, sizeof(last));
-    printf("%-36s %-10s %-14s %s %-22s first %s last %s attempts %lld\n",
-           p->token[0] != '\0' ? p->token : "(no token)", place,
-           p->serial[0] != '\0' ? p->serial : "-", type, p->peer, first, last,
-           (long long)p->seen_count);
-    return 0;
+    json_decref(sum);
+    return rc;
 }
 
 static int pending(struct gw_store *st, const struct gw_cli_opts *o, int argc, char **argv)
@@ -199,7 +221,7 @@ static int pending(struct gw_store *st, const struct gw_cli_opts *o, int argc, c
 
     if (argc == 1 && strcmp(argv[0], "list") == 0) {
         pp.arr = o->is_json ? json_array() : NULL;
-        rc = gw_store_efento_pending_list(st, print_pending, &pp);
+        rc = gw_store_pending_list(st, print_pending, &pp);
         if (rc == 0 && o->is_json) {
             text = json_dumps(pp.arr, JSON_COMPACT);
             printf("%s\n", text != NULL ? text : "[]");

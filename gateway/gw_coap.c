@@ -326,11 +326,15 @@ static bool authenticate(struct gw_req *r, struct gw_answer *a)
         return rc == 0;
     }
     if (!p->has_token || p->token.len == 0) {
+        gw_coap_pending_note(r); /* an unknown client certificate */
         gw_coap_answer(a, COAP_RESPONSE_CODE_UNAUTHORIZED, NULL);
         return false;
     }
     rc = gw_store_device_by_token(r->c->store, p->token.p, p->token.len, &r->dev);
     if (rc != 0) {
+        if (rc == -ENOENT) {
+            gw_coap_pending_note(r);
+        }
         gw_coap_answer(a, gw_coap_code_for_error(rc), NULL);
         return false;
     }
@@ -610,7 +614,9 @@ out:
         c->stats.server_errors++;
     }
     atomic_fetch_add(&c->answers[(uint8_t)a.code], 1);
-    log_answer(&r, &a);
+    if (!r.is_quiet) {
+        log_answer(&r, &a);
+    }
     put_answer(resp, &a);
     free(a.body);
 }

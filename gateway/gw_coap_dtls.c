@@ -43,6 +43,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/ssl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -657,6 +658,58 @@ int gw_coap_dtls_device(struct gw_coap *c, coap_session_t *session, struct gw_de
         return -ENOENT;
     }
     return resolve(c->dtls, s, out);
+}
+
+/* The PEM text of DER bytes (64 base64 characters a line). Ownership: caller frees; NULL: ENOMEM.
+ */
+static char *pem_of(const uint8_t *der, size_t der_len)
+{
+    static const char head[] = "-----BEGIN CERTIFICATE-----\n";
+    static const char tail[] = "-----END CERTIFICATE-----\n";
+    struct gw_x509_cert cert;
+    char *b64, *pem = NULL;
+    size_t n, i, o = 0;
+
+    memset(&cert, 0, sizeof(cert));
+    cert.der = (uint8_t *)(uintptr_t)der;
+    cert.der_len = der_len;
+    b64 = gw_x509_body_base64(&cert);
+    if (b64 == NULL) {
+        return NULL;
+    }
+    n = strlen(b64);
+    pem = malloc(sizeof(head) + n + n / 64 + 1 + sizeof(tail));
+    if (pem != NULL) {
+        memcpy(pem, head, sizeof(head) - 1);
+        o = sizeof(head) - 1;
+        for (i = 0; i < n; i += 64) {
+            size_t k = n - i < 64 ? n - i : 64;
+            memcpy(pem + o, b64 + i, k);
+            o += k;
+            pem[o++] = '\n';
+        }
+        memcpy(pem + o, tail, sizeof(tail));
+    }
+    free(b64);
+    return pem;
+}
+
+int gw_coap_dtls_unknown_cert(struct gw_coap *c, coap_session_t *session,
+                              char fingerprint[GW_STORE_X509_FP_LEN], char **pem_out)
+{
+    struct dtls_sess *s;
+
+    *pem_out = NULL;
+    if (c->dtls == NULL || coap_session_get_proto(session) != COAP_PROTO_DTLS) {
+        return -ENOENT;
+    }
+    s = coap_session_get_app_data(session);
+    if (s == NULL || !s->has_cert || s->der == NULL) {
+        return -ENOENT;
+    }
+    (void)snprintf(fingerprint, GW_STORE_X509_FP_LEN, "%s", s->fingerprint);
+    *pem_out = pem_of(s->der, s->der_len);
+    return *pem_out != NULL ? 0 : -ENOMEM;
 }
 
 void gw_coap_dtls_touch(struct gw_coap *c, coap_session_t *session)

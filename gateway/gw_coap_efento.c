@@ -400,16 +400,21 @@ static void finish_batch(struct gw_efento_frame *f, struct gw_answer *a)
 static void note_pending(struct gw_efento_frame *f, const char *tok, int32_t place)
 {
     struct gw_efento_pending p;
+    int rc;
 
     memset(&p, 0, sizeof(p));
     p.token_option = place;
     (void)snprintf(p.token, sizeof(p.token), "%s", tok);
     (void)snprintf(p.serial, sizeof(p.serial), "%s", f->id.serial);
     p.msg_type = f->res;
-    p.max_entries = f->r->c->cfg->efento_max_pending_devices;
+    p.max_entries = f->r->c->cfg->max_pending_devices;
     (void)snprintf(p.peer, sizeof(p.peer), "%s", f->peer);
-    if (gw_store_efento_pending_note(f->r->c->store, &p, f->r->data, f->r->len, f->r->now_ms) !=
-        0) {
+    rc = gw_store_efento_pending_note(f->r->c->store, &p, f->r->data, f->r->len, f->r->now_ms);
+    if (rc == 1) { /* blocked (specs/rest-api.md 9.3): answered, neither counted nor logged */
+        f->r->is_quiet = true;
+        return;
+    }
+    if (rc != 0) {
         gw_log_warn("efento pending entry not stored peer=%s", f->peer);
     }
     gw_log_info("efento unknown token peer=%s path=%c serial=%s place=%s", f->peer, f->res,

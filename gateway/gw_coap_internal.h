@@ -88,6 +88,7 @@ struct gw_req {
     struct gw_device_ref dev;
     bool has_dev;
     bool is_activity_due; /* the upload also writes the device's lastActivity */
+    bool is_quiet;        /* a blocked credential: answered, not logged (rest-api 9.3) */
     int64_t now_ms;       /* CLOCK_REALTIME: data timestamps */
     int64_t mono_ms;      /* CLOCK_MONOTONIC: scheduling, caches */
 };
@@ -108,6 +109,15 @@ void gw_coap_answer(struct gw_answer *a, coap_pdu_code_t code, const char *fmt, 
 /* Takes ownership of body (heap) as the answer's payload with the given Content-Format. */
 void gw_coap_answer_body(struct gw_answer *a, coap_pdu_code_t code, int content_format, char *body,
                          size_t len);
+
+/*
+ * A request whose credentials no device has (gw_coap_pending.c, specs/rest-api.md 9.3): records
+ * the unknown access token of its path (COAP_TOKEN) and the unknown client certificate of its
+ * DTLS session (X509) in the pending list. Tokens too long for an access token, empty, or not
+ * valid UTF-8 are not recorded. Sets r->is_quiet when a credential is blocked. The answer stays
+ * the caller's (4.01). Called only on the failure path: known devices never reach it.
+ */
+void gw_coap_pending_note(struct gw_req *r);
 
 /* Maps a negative errno from an adaptor or the store to a response code. */
 coap_pdu_code_t gw_coap_code_for_error(int rc);
@@ -205,6 +215,14 @@ void gw_coap_ota(struct gw_req *r, struct gw_answer *a, bool is_software);
 int gw_coap_dtls_new(struct gw_coap *c, char *err, size_t err_len);
 void gw_coap_dtls_free(struct gw_coap *c);
 int gw_coap_dtls_device(struct gw_coap *c, coap_session_t *session, struct gw_device_ref *out);
+/*
+ * The client certificate of a DTLS session that no device has (call after gw_coap_dtls_device
+ * answered -ENOENT): its SHA-256 fingerprint and the certificate as PEM.
+ * Returns: 0, -ENOENT (not DTLS, or no certificate presented), -ENOMEM.
+ * Ownership: caller frees *pem_out.
+ */
+int gw_coap_dtls_unknown_cert(struct gw_coap *c, coap_session_t *session,
+                              char fingerprint[GW_STORE_X509_FP_LEN], char **pem_out);
 void gw_coap_dtls_before_io(struct gw_coap *c);
 void gw_coap_dtls_after_io(struct gw_coap *c);
 /* Records activity on a DTLS session (an acknowledged notification). */

@@ -174,6 +174,9 @@ void gw_coap_ota(struct gw_req *r, struct gw_answer *a, bool is_sw)
                 : -ENOENT;
     }
     if (rc != 0) {
+        if (rc == -ENOENT) {
+            gw_coap_pending_note(r);
+        }
         gw_coap_answer(a, gw_coap_code_for_error(rc), NULL);
         return;
     }

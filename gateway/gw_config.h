@@ -51,6 +51,7 @@ struct gw_config {
     int64_t coap_max_idle_sessions;       /* 0 = libcoap's unlimited */
     int64_t coap_rcvbuf_bytes;            /* SO_RCVBUF asked for the UDP socket; 0 = kernel's */
     int64_t dedup_cache_entries;          /* remembered answers for retransmitted requests */
+    int64_t max_pending_devices;          /* pending-device entries kept, every kind together */
     int64_t max_payload_size;             /* bytes of one request body */
     int64_t max_keys_per_message;
     int64_t json_max_string_value_length; /* characters; 0 = bounded by the payload size */
@@ -69,7 +70,6 @@ struct gw_config {
     int64_t efento_max_list_items;           /* items of any other repeated field */
     int64_t efento_max_string_bytes;         /* one string field */
     int64_t efento_max_bytes_field;          /* one bytes field */
-    int64_t efento_max_pending_devices;      /* pending-device entries kept */
     int64_t efento_auto_accept_per_hour;     /* devices created by auto-accept per hour */
     int64_t efento_split_max_parts;          /* parts of one split configuration */
     int64_t efento_split_max_bytes;          /* bytes of one split configuration */

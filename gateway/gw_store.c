@@ -55,6 +55,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_EVENT_ADD] = "INSERT INTO event (device_id, ts_ms, type, body) VALUES (?1, ?2, ?3, ?4)",
     [S_EVENT_TRIM] = "DELETE FROM event WHERE device_id = ?1 AND id <= (SELECT id FROM event"
                      " WHERE device_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+    [S_PENDING_PROBE] = "SELECT last_seen_ms, blocked FROM pending_device WHERE kind = ?1"
+                        " AND identifier = ?2",
 };
 
 static pthread_once_t sqlite_log_once = PTHREAD_ONCE_INIT;

@@ -862,7 +862,8 @@ int gw_store_api_ota_notify(struct gw_store *st, int64_t device_id, bool is_soft
 int gw_store_api_ota_followers_count(struct gw_store *st, const char *profile_uuid,
                                      bool is_software, int64_t *n);
 
-/* ---- admin API: pending devices, events, metrics (gw_store_api_misc.c) ---- */
+/* ---- admin API: pending devices (gw_store_pending.c), events, metrics (gw_store_api_misc.c) ----
+ */
 
 /* A pending (unknown) device entry; strings borrowed for the callback's duration. */
 struct gw_api_pending {
@@ -873,6 +874,7 @@ struct gw_api_pending {
     int64_t attempts;
     const char *peer;    /* last remote address, or NULL */
     const char *summary; /* the recorder's JSON summary of the last message, or NULL */
+    bool is_blocked;     /* rejected with block: attempts are answered but not recorded */
 };
 
 struct gw_api_pending_query {
@@ -880,6 +882,7 @@ struct gw_api_pending_query {
     const char *text_search; /* NULL, or a substring of the credential or the serial */
     int sort;                /* 0 lastSeen, 1 firstSeen, 2 attempts */
     bool is_desc;
+    bool is_blocked; /* list the blocked entries instead of the others */
 };
 
 /* Walks one page of pending entries, counting all matches. Returns: 0, -EIO, fn's value. */
@@ -893,6 +896,9 @@ int gw_store_api_pending_get(struct gw_store *st, int64_t id,
 
 /* Forgets one pending entry. Returns: 0, -ENOENT, -EIO. */
 int gw_store_api_pending_delete(struct gw_store *st, int64_t id);
+
+/* Blocks one pending entry (kept, blocked = 1). Returns: 0, -ENOENT, -EIO. */
+int gw_store_api_pending_block(struct gw_store *st, int64_t id);
 
 /* Sets the label of the device called name (NULL: none). Returns: 0, -ENOENT, -EIO. */
 int gw_store_api_device_label(struct gw_store *st, const char *name, const char *label);
@@ -1118,14 +1124,12 @@ int gw_store_device_power(struct gw_store *st, int64_t device_id, struct profile
  */
 
 #define GW_EFENTO_TOKEN_PAYLOAD                                                                    \
-    65000                              /* cloudTokenCoapOption value: the token is in the payload  \
-                                        */
-#define GW_EFENTO_SERIAL_MAX     130   /* a serial in hex (64 bytes at most) and a NUL */
-#define GW_EFENTO_TEXT_MAX       256   /* a token or other short text from a frame, with NUL */
-#define GW_EFENTO_PENDING_MAX    1000  /* pending entries kept; the least recently seen goes */
-#define GW_EFENTO_PENDING_GAP_MS 60000 /* a pending entry is rewritten at most this often */
-#define GW_EFENTO_CHANNELS       16    /* channels of one measurement frame (efento.h) */
-#define GW_EFENTO_PARTS_MAX      16    /* held parts of one split configuration */
+    65000                        /* cloudTokenCoapOption value: the token is in the payload        \
+                                  */
+#define GW_EFENTO_SERIAL_MAX 130 /* a serial in hex (64 bytes at most) and a NUL */
+#define GW_EFENTO_TEXT_MAX   256 /* a token or other short text from a frame, with NUL */
+#define GW_EFENTO_CHANNELS   16  /* channels of one measurement frame (efento.h) */
+#define GW_EFENTO_PARTS_MAX  16  /* held parts of one split configuration */
 
 /* The Efento settings of a device profile (specs/efento.md section 1, "Settings"). */
 struct gw_efento_profile {
@@ -1222,8 +1226,8 @@ struct gw_efento_pending {
     char msg_type;                     /* 'm', 'i' or 'c' */
     char peer[64];                     /* address and port */
     int64_t first_seen_ms, last_seen_ms;
-    int64_t seen_count;  /* attempts recorded (at most one per GW_EFENTO_PENDING_GAP_MS) */
-    int64_t max_entries; /* entries kept (efento_max_pending_devices); 0 = GW_EFENTO_PENDING_MAX */
+    int64_t seen_count;  /* attempts recorded (at most one per GW_STORE_PENDING_GAP_MS) */
+    int64_t max_entries; /* entries kept (max_pending_devices); 0 = GW_STORE_PENDING_MAX */
 };
 
 /*
@@ -1289,17 +1293,12 @@ int gw_store_efento_commit(struct gw_store *st, const struct gw_efento_commit *c
  * SENT left QUEUED/TIMEOUT meanwhile, e.g. cancelled: build the answer again without it.) */
 
 /*
- * Records an unknown token (one entry per token and token place; an existing entry is rewritten
- * at most every GW_EFENTO_PENDING_GAP_MS; beyond GW_EFENTO_PENDING_MAX entries the least
- * recently seen goes). payload: the frame, summarised into the entry. Returns: 0, -EIO.
+ * Records an unknown token through gw_store_pending_note() (kind EFENTO or EFENTO_OPT<N>, the
+ * frame summarised into the entry). Returns: 0, 1 (the token is blocked: nothing written), -EIO,
+ * -ENOMEM.
  */
 int gw_store_efento_pending_note(struct gw_store *st, const struct gw_efento_pending *p,
                                  const uint8_t *payload, size_t len, int64_t now_ms);
-
-/* Lists the pending Efento entries, most recently seen first. Returns: 0, -EIO, fn's value. */
-int gw_store_efento_pending_list(struct gw_store *st,
-                                 int (*fn)(void *arg, const struct gw_efento_pending *p),
-                                 void *arg);
 
 /*
  * Approves a pending entry (R2.5): creates device name (NULL = "Efento <serial>") with the
@@ -1316,10 +1315,68 @@ int gw_store_efento_pending_approve(struct gw_store *st, const char *token, cons
 /*
  * Auto-accept (R2.6): creates a device "Efento <serial>" (or "Efento <serial> <n>" when taken)
  * with token under the profile, and removes any pending entry of the token.
- * Returns: 0, -EEXIST (token taken), -EINVAL, -EIO.
+ * Returns: 0, -EEXIST (token taken), -EACCES (the operator blocked the token), -EINVAL, -EIO.
  */
 int gw_store_efento_auto_accept(struct gw_store *st, const char *token, const char *serial,
                                 const char *profile, int64_t now_ms);
+
+/* ---- pending (unknown) devices (gw_store_pending.c) ---- */
+
+/*
+ * Devices that knocked with credentials nobody registered (specs/rest-api.md 9.3), all in one
+ * list: one pending_device row per kind and identifier. kind EFENTO or EFENTO_OPT<N> (an unknown
+ * Efento cloud token, gw_store_efento_pending.c), COAP_TOKEN (an unknown access token in a CoAP
+ * URI) or X509 (an unknown DTLS client certificate; identifier = its SHA-256 fingerprint).
+ * last_payload is the recorder's JSON summary: "type" names the last message (Efento m/i/c, or
+ * the CoAP resource), an X509 entry adds "certificate" (PEM). At most max_pending_devices
+ * entries that are not blocked are kept, the least recently seen going first; blocked entries
+ * stay until the operator deletes them.
+ */
+#define GW_STORE_PENDING_MAX    1000  /* entries kept by default (max_pending_devices) */
+#define GW_STORE_PENDING_GAP_MS 60000 /* an entry is rewritten at most this often */
+
+/* One attempt with an unknown credential; strings borrowed for the call. */
+struct gw_store_pending_in {
+    const char *kind;       /* "EFENTO", "EFENTO_OPT<N>", "COAP_TOKEN", "X509" */
+    const char *identifier; /* the credential: token or fingerprint ("" allowed for Efento) */
+    const char *peer;       /* remote address and port, or NULL */
+    const char *summary;    /* JSON object text, or NULL */
+    int64_t max_entries;    /* entries kept; 0 = GW_STORE_PENDING_MAX */
+};
+
+/*
+ * Records an attempt: a new entry, or first/last seen, attempts, peer and summary of the
+ * existing one, rewritten at most every GW_STORE_PENDING_GAP_MS (a device hammering the gateway
+ * costs one indexed read per attempt). A blocked entry is left alone.
+ * Returns: 0, 1 (the credential is blocked: nothing written), -EIO.
+ */
+int gw_store_pending_note(struct gw_store *st, const struct gw_store_pending_in *in,
+                          int64_t now_ms);
+
+/* Lists every pending entry (blocked ones too), most recently seen first. 0, -EIO, fn's value. */
+int gw_store_pending_list(struct gw_store *st, int (*fn)(void *arg, const struct gw_api_pending *p),
+                          void *arg);
+
+/* What approving a COAP_TOKEN or X509 entry needs (specs/rest-api.md 9.3). */
+struct gw_store_pending_approve_in {
+    int64_t id;               /* the entry */
+    const char *name;         /* required */
+    const char *label;        /* NULL = none */
+    const char *profile_uuid; /* NULL: the only profile of CoAP device type DEFAULT */
+    const char *x509_body;    /* X509: the certificate's one-line base64 body, else NULL */
+};
+
+/*
+ * Approves a COAP_TOKEN or X509 entry in one transaction: creates the device under a profile of
+ * CoAP device type DEFAULT with the entry's credential (the token as its access token, or the
+ * certificate), and removes the entry. uuid_out receives the device's id.
+ * Returns: 0; -ENOENT (no such entry or profile); -EINVAL (an Efento entry, no name, a profile
+ * that does not fit, or no single fitting profile); -EEXIST (name or credential taken); -EIO.
+ * err says why.
+ */
+int gw_store_pending_approve(struct gw_store *st, const struct gw_store_pending_approve_in *in,
+                             int64_t now_ms, char uuid_out[GW_STORE_UUID_LEN], char *err,
+                             size_t err_len);
 
 /* ---- X.509 credentials (gw_store_x509.c) ---- */
 

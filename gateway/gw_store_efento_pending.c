@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gw_store_efento_pending.c - unknown Efento sensors (specs/efento.md R2.4-R2.6, section 9): the
- * pending list, its approval, and auto-accept. One pending_device row per token and token place:
- * kind EFENTO (token in the payload) or EFENTO_OPT<N> (token in CoAP option N), identifier = the
- * token, peer = address and port, last_payload = a JSON summary of the last frame
- * ({"type":"m","serial":"282C02424EED","len":80,"hex":<first 64 bytes>}). A row is rewritten at
- * most every GW_EFENTO_PENDING_GAP_MS (a flood of unknown frames costs no write each), and at
- * most GW_EFENTO_PENDING_MAX rows are kept, the least recently seen going first.
+ * gw_store_efento_pending.c - unknown Efento sensors (specs/efento.md R2.4-R2.6, section 9): their
+ * entries in the shared pending list (gw_store_pending.c), their approval with the Efento rules,
+ * and auto-accept. One pending_device row per token and token place: kind EFENTO (token in the
+ * payload) or EFENTO_OPT<N> (token in CoAP option N), identifier = the token, peer = address and
+ * port, last_payload = a JSON summary of the last frame
+ * ({"type":"m","serial":"282C02424EED","len":80,"hex":<first 64 bytes>}). The write gap, the cap
+ * and blocking are those of every pending entry; a blocked token is never auto-accepted.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -66,46 +66,21 @@ int gw_store_efento_pending_note(struct gw_store *st, const struct gw_efento_pen
                                  const uint8_t *payload, size_t len, int64_t now_ms)
 {
     char *text = summary_text(p, payload, len);
-    sqlite3_stmt *s = NULL;
+    struct gw_store_pending_in in;
     char kind[32];
-    int rc = text != NULL ? gw_store_tx_begin(st) : -ENOMEM;
+    int rc;
 
+    if (text == NULL) {
+        return -ENOMEM;
+    }
     pending_kind(p->token_option, kind, sizeof(kind));
-    rc = rc != 0 ? rc
-                 : gw_store_prepare(
-                       st,
-                       "INSERT INTO pending_device (kind, identifier, first_seen_ms, last_seen_ms,"
-                       " seen_count, peer, last_payload) VALUES (?1, ?2, ?3, ?3, 1, ?4, ?5)"
-                       " ON CONFLICT (kind, identifier) DO UPDATE SET last_seen_ms ="
-                       " excluded.last_seen_ms, seen_count = seen_count + 1, peer ="
-                       " excluded.peer, last_payload = excluded.last_payload WHERE"
-                       " excluded.last_seen_ms >= pending_device.last_seen_ms + ?6",
-                       &s);
-    if (rc == 0) {
-        (void)sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_text(s, 2, p->token, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_int64(s, 3, now_ms);
-        (void)sqlite3_bind_text(s, 4, p->peer, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_text(s, 5, text, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_int64(s, 6, GW_EFENTO_PENDING_GAP_MS);
-        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
-    }
-    sqlite3_finalize(s);
-    s = NULL;
-    rc = rc != 0 ? rc
-                 : gw_store_prepare(
-                       st,
-                       "DELETE FROM pending_device WHERE kind LIKE 'EFENTO%' AND (SELECT count(*)"
-                       " FROM pending_device WHERE kind LIKE 'EFENTO%') > ?1 AND id NOT IN"
-                       " (SELECT id FROM pending_device WHERE kind LIKE 'EFENTO%' ORDER BY"
-                       " last_seen_ms DESC, id DESC LIMIT ?1)",
-                       &s);
-    if (rc == 0) {
-        (void)sqlite3_bind_int64(s, 1, p->max_entries > 0 ? p->max_entries : GW_EFENTO_PENDING_MAX);
-        rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
-    }
-    sqlite3_finalize(s);
-    rc = text != NULL ? gw_store_tx_end(st, rc) : rc;
+    memset(&in, 0, sizeof(in));
+    in.kind = kind;
+    in.identifier = p->token;
+    in.peer = p->peer;
+    in.summary = text;
+    in.max_entries = p->max_entries;
+    rc = gw_store_pending_note(st, &in, now_ms);
     free(text);
     return rc;
 }
@@ -136,30 +111,6 @@ static void pending_row(sqlite3_stmt *s, struct gw_efento_pending *p)
 #define PENDING_COLUMNS                                                                            \
     "SELECT kind, identifier, first_seen_ms, last_seen_ms, seen_count, peer, last_payload"         \
     " FROM pending_device "
-
-int gw_store_efento_pending_list(struct gw_store *st,
-                                 int (*fn)(void *arg, const struct gw_efento_pending *p), void *arg)
-{
-    struct gw_efento_pending p;
-    sqlite3_stmt *s = NULL;
-    int rc = gw_store_prepare(
-        st, PENDING_COLUMNS "WHERE kind LIKE 'EFENTO%' ORDER BY last_seen_ms DESC", &s);
-
-    if (rc != 0) {
-        return rc;
-    }
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        pending_row(s, &p);
-        rc = fn(arg, &p);
-        if (rc != 0) {
-            goto out;
-        }
-    }
-    rc = rc == SQLITE_DONE ? 0 : -EIO;
-out:
-    sqlite3_finalize(s);
-    return rc;
-}
 
 struct pick {
     const char *name; /* NULL: the only Efento profile */
@@ -278,6 +229,24 @@ int gw_store_efento_pending_approve(struct gw_store *st, const char *token, cons
     return rc;
 }
 
+/* Whether an Efento entry of token is blocked. Returns: 0 no, -EACCES yes, -EIO. */
+static int is_blocked(struct gw_store *st, const char *token)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = gw_store_prepare(st,
+                              "SELECT 1 FROM pending_device WHERE kind LIKE 'EFENTO%' AND"
+                              " identifier = ?1 AND blocked = 1",
+                              &s);
+
+    if (rc == 0) {
+        (void)sqlite3_bind_text(s, 1, token, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+        rc = rc == SQLITE_ROW ? -EACCES : rc == SQLITE_DONE ? 0 : -EIO;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
 int gw_store_efento_auto_accept(struct gw_store *st, const char *token, const char *serial,
                                 const char *profile, int64_t now_ms)
 {
@@ -288,6 +257,10 @@ int gw_store_efento_auto_accept(struct gw_store *st, const char *token, const ch
 
     if (rc == 0) {
         return -EEXIST;
+    }
+    rc = is_blocked(st, token);
+    if (rc != 0) {
+        return rc;
     }
     for (i = 1, rc = -EEXIST; rc == -EEXIST && i <= 9; i++) {
         if (i == 1) {

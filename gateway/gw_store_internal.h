@@ -24,6 +24,7 @@ enum gw_store_stmt_id {
     S_TOUCH,
     S_EVENT_ADD,
     S_EVENT_TRIM,
+    S_PENDING_PROBE,
     S_COUNT
 };
 

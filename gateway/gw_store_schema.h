@@ -9,6 +9,8 @@
  * fingerprint + PEM), time series with typed values and a latest-value table, attributes by scope,
  * the downlink queue with its states, claims, OTA packages, the per-device event log, pending
  * (unknown) devices, admin users and their refresh tokens.
+ * Version 2 adds pending_device.blocked (1: the operator blocked the credential; its attempts are
+ * answered 4.01 without being recorded).
  * Value columns: type (enum profile_value_type), v_long (BOOLEAN 0/1 and LONG), v_double (DOUBLE),
  * v_str (STRING and JSON text).
  */
@@ -156,10 +158,12 @@ static const struct gw_store_migration_step gw_store_migrations[] = {
          " kind TEXT NOT NULL CHECK (kind IN ('ACCESS','REFRESH')),"
          " expiration_ms INTEGER NOT NULL,"
          " is_revoked INTEGER NOT NULL DEFAULT 0);" },
+    /* Version 2: a pending entry can be blocked (specs/rest-api.md 9.3 reject with block). */
+    { 2, "ALTER TABLE pending_device ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0;" },
 };
 
 #define GW_STORE_N_MIGRATION_STEPS (sizeof(gw_store_migrations) / sizeof(gw_store_migrations[0]))
-#define GW_STORE_LATEST_VERSION    1
+#define GW_STORE_LATEST_VERSION    2
 
 /* ThingsBoard's device-profile JSON for the default profile created with a new database. */
 #define GW_STORE_DEFAULT_PROFILE_JSON                                                              \

@@ -6,7 +6,9 @@
  * A pending entry's id is its store row in a UUID's shape ("00000000-0000-4000-8000-" and 12 hex
  * digits of the row id), so that the routes keep ThingsBoard's id conventions. Approving an
  * Efento entry goes through gw_store_efento_pending_approve() (the Efento rules: token place,
- * Efento profile); an entry of an unknown CoAP token creates an ordinary device with that token.
+ * Efento profile); a COAP_TOKEN or X509 entry becomes an ordinary device (a profile of CoAP
+ * device type DEFAULT) with that token or certificate, in one transaction
+ * (gw_store_pending_approve). Blocking keeps the entry with blocked = 1.
  *
  * /metrics reports what the store can tell (devices by activity, downlinks by kind and state,
  * pending devices, stored values, events by type, a store round-trip time) and the admin API's
@@ -21,6 +23,7 @@
 #include <time.h>
 
 #include "gateway/gw_log.h"
+#include "gateway/gw_x509.h"
 #include "web/web_internal.h"
 
 #define PENDING_ID_PREFIX "00000000-0000-4000-8000-"
@@ -55,28 +58,29 @@ static json_t *pending_out(const struct gw_api_pending *p)
     json_t *sum = p->summary != NULL ? json_loads(p->summary, 0, NULL) : NULL;
     const char *serial = json_string_value(json_object_get(sum, "serial"));
     const char *msg = json_string_value(json_object_get(sum, "type"));
+    const char *pem = json_string_value(json_object_get(sum, "certificate"));
     bool is_efento = strncmp(p->kind, "EFENTO", 6) == 0;
     bool is_x509 = strcmp(p->kind, "X509") == 0;
     char uuid[GW_STORE_UUID_LEN];
     json_t *o;
 
     pending_uuid(p->id, uuid);
-    o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:n, s:o, s:o, s:o, s:I, s:I, s:I, s:b}", "id", uuid,
-                  "source",
-                  is_efento ? "EFENTO"
-                  : is_x509 ? "X509"
-                            : "COAP_TOKEN",
-                  "credentialsType", is_x509 ? "X509_CERTIFICATE" : "ACCESS_TOKEN", "credentialsId",
-                  p->identifier, "tokenSource",
-                  !is_efento                       ? json_null()
-                  : strcmp(p->kind, "EFENTO") == 0 ? json_string("payload")
-                                                   : json_string(p->kind + 10),
-                  "certificate", "serialNumber",
-                  serial != NULL && serial[0] != '\0' ? json_string(serial) : json_null(),
-                  "lastMessage", msg != NULL ? json_string(msg) : json_null(), "lastRemoteAddress",
-                  p->peer != NULL ? json_string(p->peer) : json_null(), "firstSeenTs",
-                  (json_int_t)p->first_seen_ms, "lastSeenTs", (json_int_t)p->last_seen_ms,
-                  "attempts", (json_int_t)p->attempts, "blocked", false);
+    o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:b}", "id", uuid, "source",
+        is_efento ? "EFENTO"
+        : is_x509 ? "X509"
+                  : "COAP_TOKEN",
+        "credentialsType", is_x509 ? "X509_CERTIFICATE" : "ACCESS_TOKEN", "credentialsId",
+        p->identifier, "tokenSource",
+        !is_efento                       ? json_null()
+        : strcmp(p->kind, "EFENTO") == 0 ? json_string("payload")
+                                         : json_string(p->kind + 10),
+        "certificate", is_x509 && pem != NULL ? json_string(pem) : json_null(), "serialNumber",
+        serial != NULL && serial[0] != '\0' ? json_string(serial) : json_null(), "lastMessage",
+        msg != NULL ? json_string(msg) : json_null(), "lastRemoteAddress",
+        p->peer != NULL ? json_string(p->peer) : json_null(), "firstSeenTs",
+        (json_int_t)p->first_seen_ms, "lastSeenTs", (json_int_t)p->last_seen_ms, "attempts",
+        (json_int_t)p->attempts, "blocked", p->is_blocked);
     json_decref(sum);
     return o;
 }
@@ -111,13 +115,17 @@ void web_hnd_pending_page(struct web_req *rq, struct web_resp *rs)
     q.is_desc = pg.sort >= 0 ? pg.is_desc : true;
     q.text_search = web_query(rq, "textSearch");
     q.text_search = q.text_search != NULL && q.text_search[0] != '\0' ? q.text_search : NULL;
-    /* Nothing is ever blocked yet (specs/rest-api.md 9.3 reject with block: true is refused). */
-    if (blocked == NULL || strcmp(blocked, "true") != 0) {
-        if (gw_store_api_pending_page(rq->st, &q, &total, pending_append, data) != 0) {
-            json_decref(data);
-            web_reply_db_error(rs);
-            return;
-        }
+    if (blocked != NULL && blocked[0] != '\0' && strcmp(blocked, "true") != 0 &&
+        strcmp(blocked, "false") != 0) {
+        json_decref(data);
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "Parameter 'blocked' must be true or false");
+        return;
+    }
+    q.is_blocked = blocked != NULL && strcmp(blocked, "true") == 0;
+    if (gw_store_api_pending_page(rq->st, &q, &total, pending_append, data) != 0) {
+        json_decref(data);
+        web_reply_db_error(rs);
+        return;
     }
     web_reply_page(rs, data, total, &pg);
 }
@@ -126,16 +134,19 @@ static int pending_copy(void *arg, const struct gw_api_pending *p)
 {
     struct gw_api_pending *out = arg;
     char *id = strdup(p->identifier), *kind = strdup(p->kind);
+    char *sum = p->summary != NULL ? strdup(p->summary) : NULL;
 
-    if (id == NULL || kind == NULL) {
+    if (id == NULL || kind == NULL || (p->summary != NULL && sum == NULL)) {
         free(id);
         free(kind);
+        free(sum);
         return -ENOMEM;
     }
     *out = *p;
     out->identifier = id;
     out->kind = kind;
-    out->peer = out->summary = NULL;
+    out->summary = sum;
+    out->peer = NULL;
     return 0;
 }
 
@@ -143,6 +154,7 @@ static void pending_fini(struct gw_api_pending *p)
 {
     free((char *)(uintptr_t)p->identifier);
     free((char *)(uintptr_t)p->kind);
+    free((char *)(uintptr_t)p->summary);
 }
 
 void web_hnd_pending_delete(struct web_req *rq, struct web_resp *rs)
@@ -163,6 +175,26 @@ void web_hnd_pending_delete(struct web_req *rq, struct web_resp *rs)
     }
 }
 
+/* Keeps the entry with blocked = 1: the CoAP side answers its attempts without recording them. */
+static void pending_block(struct web_req *rq, struct web_resp *rs)
+{
+    int64_t id = 0;
+    int rc;
+
+    if (pending_param(rq, rs, &id) != 0) {
+        return;
+    }
+    rc = gw_store_api_pending_block(rq->st, id);
+    if (rc == -ENOENT) {
+        web_error(rs, 404, WEB_E_NOT_FOUND, "Requested item wasn't found!");
+    } else if (rc != 0) {
+        web_reply_db_error(rs);
+    } else {
+        gw_log_info("admin pending blocked id=%lld user=\"%s\"", (long long)id, rq->jwt.sub);
+        rs->status = 200;
+    }
+}
+
 void web_hnd_pending_reject(struct web_req *rq, struct web_resp *rs)
 {
     json_t *b = rq->body_len > 0 ? json_loadb(rq->body, rq->body_len, 0, NULL) : NULL;
@@ -170,9 +202,10 @@ void web_hnd_pending_reject(struct web_req *rq, struct web_resp *rs)
 
     if (rq->body_len > 0 && !json_is_object(b)) {
         web_error(rs, 400, WEB_E_BAD_PARAMS, "Invalid request body");
+    } else if (block != NULL && !json_is_boolean(block)) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "block must be true or false");
     } else if (json_is_true(block)) {
-        /* TODO(#4): a blocked flag in pending_device, honoured by the CoAP side. */
-        web_error(rs, 400, WEB_E_BAD_PARAMS, "Blocking a pending device is not supported yet");
+        pending_block(rq, rs);
     } else {
         web_hnd_pending_delete(rq, rs);
     }
@@ -221,30 +254,50 @@ static int approve_efento(struct web_req *rq, struct web_resp *rs, const struct 
     return rc;
 }
 
-/* Approves an unknown CoAP token: an ordinary device with that token. */
-static int approve_token(struct web_req *rq, struct web_resp *rs, const struct gw_api_pending *p,
-                         const char *name, const char *profile, const char *label)
+/*
+ * Approves a COAP_TOKEN or X509 entry: an ordinary device (a profile of CoAP device type DEFAULT)
+ * with the entry's credential, created and the entry removed in one transaction.
+ */
+static int approve_credential(struct web_req *rq, struct web_resp *rs,
+                              const struct gw_api_pending *p, const char *name,
+                              const char *profile_uuid, const char *label,
+                              char dev_name[GW_STORE_NAME_MAX])
 {
-    struct gw_api_device_in in = { NULL, name, label,        NULL, profile[0] ? profile : NULL,
-                                   NULL, NULL, p->identifier };
-    enum gw_api_fail fail = GW_API_OK;
-    char uuid[GW_STORE_UUID_LEN];
-    int rc;
+    struct gw_store_pending_approve_in in = { p->id, name, label, profile_uuid, NULL };
+    char uuid[GW_STORE_UUID_LEN], err[300];
+    json_t *sum = p->summary != NULL ? json_loads(p->summary, 0, NULL) : NULL;
+    const char *pem = json_string_value(json_object_get(sum, "certificate"));
+    struct gw_x509_cert cert;
+    char *body = NULL;
+    int rc = 0;
 
-    if (name == NULL || name[0] == '\0') {
-        web_error(rs, 400, WEB_E_BAD_PARAMS, "Device name should be specified!");
-        return -EINVAL;
+    memset(&cert, 0, sizeof(cert));
+    if (strcmp(p->kind, "X509") == 0) {
+        rc = pem != NULL ? gw_x509_parse(pem, strlen(pem), &cert, err, sizeof(err)) : -EINVAL;
+        body = rc == 0 ? gw_x509_body_base64(&cert) : NULL;
+        if (rc == 0 && (body == NULL || strcmp(cert.fingerprint, p->identifier) != 0)) {
+            rc = body == NULL ? -ENOMEM : -EINVAL;
+        }
+        if (rc != 0) {
+            web_error(rs, 400, WEB_E_BAD_PARAMS,
+                      "The pending certificate is missing or unusable: register the device"
+                      " with POST /api/device-with-credentials");
+        }
+        in.x509_body = body;
     }
-    rc = gw_store_api_device_save(rq->st, &in, rq->now_ms, uuid, &fail);
-    if (rc == -EEXIST) {
-        web_error(rs, 400, WEB_E_BAD_PARAMS, "%s",
-                  fail == GW_API_NAME_TAKEN
-                      ? "Device with such name already exists!"
-                      : "Device credentials are already assigned to another device!");
-    } else if (rc != 0) {
-        web_reply_db_error(rs);
+    if (rc == 0) {
+        rc = gw_store_pending_approve(rq->st, &in, rq->now_ms, uuid, err, sizeof(err));
+        if (rc == -EINVAL || rc == -ENOENT || rc == -EEXIST) {
+            web_error(rs, 400, WEB_E_BAD_PARAMS, "%s", err);
+        } else if (rc != 0) {
+            web_reply_db_error(rs);
+        }
     }
-    return rc == 0 ? gw_store_api_pending_delete(rq->st, p->id) : rc;
+    (void)snprintf(dev_name, GW_STORE_NAME_MAX, "%s", name != NULL ? name : "");
+    free(body);
+    gw_x509_fini(&cert);
+    json_decref(sum);
+    return rc;
 }
 
 static void approve(struct web_req *rq, struct web_resp *rs, const struct gw_api_pending *p,
@@ -252,23 +305,22 @@ static void approve(struct web_req *rq, struct web_resp *rs, const struct gw_api
 {
     const char *name = json_string_value(json_object_get(b, "name"));
     const char *label = json_string_value(json_object_get(b, "label"));
+    const char *profile_uuid =
+        json_string_value(json_object_get(json_object_get(b, "deviceProfileId"), "id"));
     char profile[GW_STORE_NAME_MAX], dev_name[GW_STORE_NAME_MAX];
     int rc;
 
     if (approve_profile(rq, rs, b, profile, sizeof(profile)) != 0) {
         return;
     }
+    profile_uuid = profile[0] != '\0' ? profile_uuid : NULL;
     if (strncmp(p->kind, "EFENTO", 6) == 0) {
         rc = approve_efento(rq, rs, p, name, profile, dev_name, sizeof(dev_name));
         if (rc == 0 && label != NULL) {
             rc = gw_store_api_device_label(rq->st, dev_name, label);
         }
-    } else if (strcmp(p->kind, "X509") == 0) {
-        web_error(rs, 400, WEB_E_BAD_PARAMS, "X.509 pending devices cannot be approved yet");
-        return;
     } else {
-        (void)snprintf(dev_name, sizeof(dev_name), "%s", name != NULL ? name : "");
-        rc = approve_token(rq, rs, p, name, profile, label);
+        rc = approve_credential(rq, rs, p, name, profile_uuid, label, dev_name);
     }
     if (rc != 0) {
         if (rs->status == 0) {

@@ -237,7 +237,7 @@ sed 's/example-token-1/stranger-token-9/' "$DATA/meas_ex14_1.txtpb" >"$T/u.txtpb
 enc ProtoMeasurements "$T/u.txtpb" "$T/u.bin"
 case $(post efento/m "$T/u.bin") in 4.01*) ;; *) fail "unknown token not 4.01" ;; esac
 case $(post m "$T/u.bin" -N) in 4.01*) ;; *) fail "unknown token, NON: not a 4.01 NON answer" ;; esac
-nbg pending list | grep -q '^stranger-token-9 *payload *282C02424EED *m ' || fail "pending list: $(nbg pending list)"
+nbg pending list | grep -q '^EFENTO *stranger-token-9 *payload *282C02424EED *m ' || fail "pending list: $(nbg pending list)"
 [ "$(nbg pending list --json | grep -o '"attempts":[0-9]*')" = '"attempts":1' ] || fail "attempts"
 nbg pending approve stranger-token-9 >/dev/null 2>&1 && fail "approve without --profile (two Efento profiles)"
 nbg pending approve stranger-token-9 --profile efento-opt >/dev/null 2>&1 &&

@@ -61,7 +61,7 @@ profile() { # profile NAME EXTRA-SETTINGS (JSON members after coapDeviceType)
 }
 
 nbg_start "$T/data" NBGATE_EFENTO_MAX_CHANNELS=2 NBGATE_EFENTO_MAX_PAYLOAD_BYTES=512 \
-    NBGATE_EFENTO_MAX_PENDING_DEVICES=2 NBGATE_EFENTO_AUTO_ACCEPT_PER_HOUR=2
+    NBGATE_MAX_PENDING_DEVICES=2 NBGATE_EFENTO_AUTO_ACCEPT_PER_HOUR=2
 
 # ---- profile settings are validated --------------------------------------------------------------
 profile bad1 ',"cloudTokenCoapOption":11' && fail "option 11 (Uri-Path) accepted"
@@ -97,7 +97,7 @@ expect 2.01 efento/m "$T/a2.bin"
 meas a3 auto-token-3
 expect 4.01 efento/m "$T/a3.bin"
 [ "$(sql "SELECT count(*) FROM pending_device WHERE identifier='auto-token-3'")" = 1 ] || fail "over budget, not pending"
-# efento_max_pending_devices 2: a third unknown token replaces the least recently seen entry.
+# max_pending_devices 2: a third unknown token replaces the least recently seen entry.
 profile auto1 '' || fail "auto-accept off"
 sleep 5.5 # the loop re-reads Efento profiles every 5 s
 for t in p1 p2 p3; do

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # nbgate's own admin routes (specs/rest-api.md 9) against the real daemon: Efento sensors with
 # unknown tokens show up as pending devices (paged, searched), one is approved with a label and
-# its next frame is accepted, another is rejected (block refused, forget accepted) and deleting
-# an unknown entry is 404; a device's event log pages and filters; GET /metrics answers without a
+# its next frame is accepted, another is blocked (listed with blocked=true, its frames answered
+# 4.01 but neither counted nor logged, DELETE removes it) and then rejected; deleting an unknown
+# entry is 404; a device's event log pages and filters; GET /metrics answers without a
 # token in Prometheus' text format with the devices, downlinks and pending counts of the store.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/apilib.sh"
@@ -51,9 +52,37 @@ case $(post efento/m "$T/s1.bin") in 2.01*) ;; *) fail "approved sensor not acce
 api POST "/api/nbgate/pendingDevices/$P1/approve" '{}'
 want 404 32
 
-# Reject: blocking is refused (not offered yet), forgetting works; unknown ids.
-api POST "/api/nbgate/pendingDevices/$P2/reject" '{"block":true}'
+# Reject with block: the entry stays, blocked; the token's frames are answered 4.01 but neither
+# counted nor logged (an unblocked repeat within the minute is logged, not counted).
+case $(post efento/m "$T/s2.bin") in 4.01*) ;; *) fail "unknown token not 4.01" ;; esac
+LOGGED=$(grep -c 'efento unknown token' "$NBG_LOG")
+api POST "/api/nbgate/pendingDevices/$P2/reject" '{"block":"yes"}'
 want 400 31
+api POST "/api/nbgate/pendingDevices/$P2/reject" '{"block":true}'
+want 200
+api GET '/api/nbgate/pendingDevices?pageSize=10&page=0'
+[ "$(field .totalElements)" = 0 ] || fail "blocked entry listed as pending: $BODY"
+api GET '/api/nbgate/pendingDevices?pageSize=10&page=0&blocked=true'
+[ "$(field '[.totalElements, .data[0].id, .data[0].blocked, .data[0].attempts] | map(tostring) | join(" ")')" = "1 $P2 true 1" ] ||
+    fail "blocked listing: $BODY"
+case $(post efento/m "$T/s2.bin") in 4.01*) ;; *) fail "blocked token not 4.01" ;; esac
+case $(post efento/m "$T/s2.bin") in 4.01*) ;; *) fail "blocked token not 4.01" ;; esac
+[ "$(grep -c 'efento unknown token' "$NBG_LOG")" = "$LOGGED" ] || fail "a blocked token's frame was logged"
+api GET '/api/nbgate/pendingDevices?pageSize=10&page=0&blocked=true'
+[ "$(field '.data[0].attempts')" = 1 ] || fail "blocked attempts counted: $BODY"
+api GET '/api/nbgate/pendingDevices?pageSize=10&page=0&blocked=maybe'
+want 400 31
+# DELETE removes a blocked entry: the token is pending again at its next frame.
+api DELETE "/api/nbgate/pendingDevices/$P2"
+want 200
+api GET '/api/nbgate/pendingDevices?pageSize=10&page=0&blocked=true'
+[ "$(field .totalElements)" = 0 ] || fail "deleted blocked entry kept: $BODY"
+case $(post efento/m "$T/s2.bin") in 4.01*) ;; *) fail "unknown token not 4.01" ;; esac
+api GET '/api/nbgate/pendingDevices?pageSize=10&page=0'
+[ "$(field '.totalElements, .data[0].credentialsId, .data[0].blocked' | tr '\n' ' ')" = "1 stranger-2 false " ] ||
+    fail "token not pending again: $BODY"
+P2=$(field '.data[0].id')
+# Reject without block forgets the entry; unknown ids.
 api POST "/api/nbgate/pendingDevices/$P2/reject" '{"block":false}'
 want 200
 api GET '/api/nbgate/pendingDevices?pageSize=10&page=0'

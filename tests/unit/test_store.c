@@ -2,7 +2,9 @@
 /*
  * test_store.c - the SQLite store on a temporary file: schema creation and version, the default
  * profile, devices and tokens (generated, given, bulk, duplicates refused), typed telemetry with
- * latest values, attributes by scope, activity, and refusal of a database from a newer nbgate.
+ * latest values, attributes by scope, activity, refusal of a database from a newer nbgate, the
+ * upgrade of a schema-1 database (pending_device.blocked), and the shared pending list (write
+ * gap, blocking, one cap for every kind).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -70,7 +72,7 @@ static int64_t sql_int(const char *sql)
 static void test_schema_and_default_profile(void **state)
 {
     (void)state;
-    assert_int_equal(sql_int("PRAGMA user_version"), 1);
+    assert_int_equal(sql_int("PRAGMA user_version"), 2);
     assert_int_equal(sql_int("SELECT count(*) FROM device_profile WHERE is_default = 1"), 1);
     assert_int_equal(sql_int("SELECT json_extract(profile_json, '$.profileData."
                              "transportConfiguration.coapDeviceTypeConfiguration.coapDeviceType')"
@@ -301,6 +303,88 @@ static void test_downlink_order_merge_states(void **state)
     profile_batch_fini(&b);
 }
 
+/* A database of schema 1 (pending_device without blocked) keeps its data and gains the column. */
+static void test_schema_1_upgrade(void **state)
+{
+    struct gw_store *st = *state;
+    char err[256];
+    sqlite3 *db = NULL;
+
+    gw_store_close(st);
+    *state = NULL;
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "ALTER TABLE pending_device DROP COLUMN blocked;"
+                                  " INSERT INTO pending_device (kind, identifier, first_seen_ms,"
+                                  " last_seen_ms, seen_count, peer) VALUES ('EFENTO', 'tok-v1',"
+                                  " 1000, 2000, 3, '10.0.0.1:5683'); PRAGMA user_version = 1;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(sql_int("SELECT count(*) FROM pragma_table_info('pending_device') WHERE"
+                             " name = 'blocked'"),
+                     0);
+    assert_int_equal(gw_store_open(db_path, &opts, &st, err, sizeof(err)), 0);
+    *state = st;
+    assert_int_equal(sql_int("PRAGMA user_version"), 2);
+    assert_int_equal(sql_int("SELECT count(*) FROM pragma_table_info('pending_device') WHERE"
+                             " name = 'blocked'"),
+                     1);
+    assert_int_equal(sql_int("SELECT seen_count + blocked FROM pending_device WHERE identifier ="
+                             " 'tok-v1' AND last_seen_ms = 2000 AND peer = '10.0.0.1:5683'"),
+                     3);
+    assert_int_equal(sql_int("SELECT count(*) FROM device_profile WHERE is_default = 1"), 1);
+}
+
+static void note(struct gw_store *st, const char *kind, const char *id, int64_t max, int64_t now,
+                 int expect)
+{
+    struct gw_store_pending_in in = { kind, id, "10.0.0.9:1000", "{\"type\":\"telemetry\"}", max };
+
+    assert_int_equal(gw_store_pending_note(st, &in, now), expect);
+}
+
+static int64_t pending_int(const char *id, const char *col)
+{
+    char sql[160];
+
+    (void)snprintf(sql, sizeof(sql), "SELECT %s FROM pending_device WHERE identifier = '%s'", col,
+                   id);
+    return sql_int(sql);
+}
+
+/* One list for every kind: the write gap, blocking and the shared cap. */
+static void test_pending(void **state)
+{
+    struct gw_store *st = *state;
+    int64_t id;
+
+    note(st, "COAP_TOKEN", "t1", 3, 1000, 0);
+    note(st, "COAP_TOKEN", "t1", 3, 30000, 0); /* within the gap: nothing written */
+    assert_int_equal(pending_int("t1", "seen_count"), 1);
+    assert_int_equal(pending_int("t1", "last_seen_ms"), 1000);
+    note(st, "COAP_TOKEN", "t1", 3, 61000, 0);
+    assert_int_equal(pending_int("t1", "seen_count"), 2);
+    assert_int_equal(pending_int("t1", "last_seen_ms"), 61000);
+    /* Blocked: answered 1, neither counted nor rewritten. */
+    id = pending_int("t1", "id");
+    assert_int_equal(gw_store_api_pending_block(st, id), 0);
+    note(st, "COAP_TOKEN", "t1", 3, 200000, 1);
+    assert_int_equal(pending_int("t1", "seen_count"), 2);
+    assert_int_equal(pending_int("t1", "last_seen_ms"), 61000);
+    /* The cap counts every kind together (blocked entries aside). */
+    note(st, "EFENTO", "e1", 3, 300000, 0);
+    note(st, "X509", "f1", 3, 301000, 0);
+    note(st, "COAP_TOKEN", "t2", 3, 302000, 0);
+    assert_int_equal(sql_int("SELECT count(*) FROM pending_device WHERE blocked = 0"), 3);
+    note(st, "COAP_TOKEN", "t3", 3, 303000, 0);
+    assert_int_equal(sql_int("SELECT count(*) FROM pending_device WHERE blocked = 0"), 3);
+    assert_int_equal(pending_int("e1", "count(*)"), 0); /* the least recently seen went */
+    assert_int_equal(pending_int("t1", "blocked"), 1);  /* the blocked one stays */
+    assert_int_equal(gw_store_api_pending_delete(st, id), 0);
+    assert_int_equal(pending_int("t1", "count(*)"), 0);
+}
+
 static void test_newer_schema_refused(void **state)
 {
     struct gw_store *st = NULL;
@@ -323,6 +407,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_telemetry_and_attributes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_downlink_order_merge_states, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_1_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
     };
     int rc;

@@ -5,11 +5,12 @@
 //                updates a device or fails, and why (names looked up on the gateway); the import
 //                itself is ThingsBoard's POST /api/device/bulk_import, whose per-line errors are
 //                shown as the gateway reports them
-//   pending      devices that knocked with unknown credentials (Efento tokens, serials, CoAP
-//                tokens), approved into a chosen profile with one click
+//   pending      devices that knocked with unknown credentials (Efento tokens, CoAP access tokens,
+//                DTLS client certificates), approved into a profile of their kind (Efento or
+//                Default) with a name, forgotten, or blocked; blocked ones listed apart
 // All cells and names are shown as text.
 
-import { ApiError, get, post } from './api.js';
+import { ApiError, del, get, post } from './api.js';
 import { field, fmtAgo, fmtTs, h, limited, msg, needsApi, replace, row, section, table } from './dom.js';
 import { COLUMN_TYPES, KEYED, guessColumn, parseCsv } from './csv.js';
 
@@ -151,11 +152,28 @@ function importCard() {
       h('h3', {}, 'Columns'), mapBox, h('div', { class: 'actions' }, dry, go)), out);
 }
 
+// The CoAP device type of a profile: only an EFENTO profile serves an Efento sensor, only a
+// DEFAULT one a device with an access token or a certificate (specs/rest-api.md 9.3).
+function coapType(profile) {
+  const t = profile.profileData && profile.profileData.transportConfiguration;
+  const c = t && t.coapDeviceTypeConfiguration;
+  return (c && c.coapDeviceType) || 'DEFAULT';
+}
+
+function fitting(p, profiles) {
+  const want = p.source === 'EFENTO' ? 'EFENTO' : 'DEFAULT';
+  return profiles.filter((x) => coapType(x) === want).sort((x, y) => Number(!!y.default) - Number(!!x.default));
+}
+
 function approveForm(p, profiles, reload, out) {
+  const fit = fitting(p, profiles);
   const name = h('input', { value: p.serialNumber ? `Efento ${p.serialNumber}` : '', 'aria-label': 'Device name',
-    placeholder: 'device name' });
-  const prof = h('select', { 'aria-label': 'Profile' }, profiles.map((x) => h('option', { value: x.id.id }, x.name)));
-  const approve = h('button', { type: 'button', class: 'btn btn-small btn-primary' }, 'Approve');
+    placeholder: p.source === 'EFENTO' ? 'device name' : 'device name (required)', 'data-name': '' });
+  const prof = h('select', { 'aria-label': 'Profile', 'data-profile': '' },
+    fit.map((x) => h('option', { value: x.id.id }, x.name)));
+  const approve = h('button', { type: 'button', class: 'btn btn-small btn-primary', 'data-approve': '',
+    disabled: fit.length === 0, title: fit.length ? '' : `No ${p.source === 'EFENTO' ? 'Efento' : 'Default'} profile to approve into` },
+  'Approve');
   approve.addEventListener('click', async () => {
     try {
       await post(`/api/nbgate/pendingDevices/${p.id}/approve`, { name: name.value.trim() || undefined,
@@ -169,6 +187,7 @@ function approveForm(p, profiles, reload, out) {
   const reject = (block) => async () => {
     try {
       await post(`/api/nbgate/pendingDevices/${p.id}/reject`, { block });
+      replace(out, msg('ok', block ? 'Blocked: its attempts are answered 4.01 and no longer recorded.' : 'Forgotten.'));
       reload();
     } catch (e) {
       replace(out, msg('err', e.message));
@@ -176,23 +195,50 @@ function approveForm(p, profiles, reload, out) {
   };
   return h('div', { class: 'form-row' }, name, prof, approve,
     h('button', { type: 'button', class: 'btn btn-small', onclick: reject(false) }, 'Forget'),
-    h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: reject(true) }, 'Block'));
+    h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: reject(true), 'data-block': '' }, 'Block'));
+}
+
+function unblockForm(p, reload, out) {
+  const btn = h('button', { type: 'button', class: 'btn btn-small', 'data-delete': '' }, 'Delete (unblock)');
+  btn.addEventListener('click', async () => {
+    try {
+      await del(`/api/nbgate/pendingDevices/${p.id}`);
+      replace(out, msg('ok', 'Deleted: its next attempt makes it pending again.'));
+      reload();
+    } catch (e) {
+      replace(out, msg('err', e.message));
+    }
+  });
+  return btn;
+}
+
+// What a device sent as its credential: a token, or a certificate's fingerprint (PEM on hover).
+function credential(p) {
+  if (p.source === 'X509') {
+    return h('code', { title: p.certificate || '', 'data-credential': '' }, `SHA-256 ${p.credentialsId}`);
+  }
+  return h('code', { 'data-credential': '' }, p.credentialsId || '(empty token)');
 }
 
 function pendingCard() {
   const box = h('div', { id: 'pending' });
   const out = h('div', { class: 'out', id: 'pending-out' });
-  const heads = ['Source', 'Credential', 'Serial', 'Last seen', 'Attempts', 'Approve'];
+  const blocked = h('input', { type: 'checkbox', id: 'pending-blocked' });
+  const heads = ['Source', 'Credential', 'Serial', 'Last message', 'Last seen', 'Attempts', 'Action'];
   const load = async () => {
+    const isBlocked = blocked.checked;
     try {
       const [d, profiles] = await Promise.all([
-        get('/api/nbgate/pendingDevices', { pageSize: 50, page: 0, sortProperty: 'lastSeenTs', sortOrder: 'DESC' }),
-        get('/api/deviceProfileInfos', { pageSize: 100, page: 0 }).then((x) => x.data).catch(() => []),
+        get('/api/nbgate/pendingDevices', { pageSize: 50, page: 0, sortProperty: 'lastSeenTs', sortOrder: 'DESC',
+          blocked: isBlocked }),
+        get('/api/deviceProfiles', { pageSize: 100, page: 0 }).then((x) => x.data).catch(() => []),
       ]);
-      replace(box, d.data.length === 0 ? msg('info', 'No unknown devices have knocked.') : table(heads, d.data.map((p) => row(heads, [
-        p.source, h('code', {}, p.credentialsId || '(empty token)'), p.serialNumber || '—',
+      const empty = isBlocked ? 'Nothing is blocked.' : 'No unknown devices have knocked.';
+      replace(box, d.data.length === 0 ? msg('info', empty) : table(heads, d.data.map((p) => row(heads, [
+        h('span', { 'data-source': '' }, p.source), credential(p), p.serialNumber || '—', p.lastMessage || '—',
         h('span', { title: fmtTs(p.lastSeenTs) }, `${fmtAgo(p.lastSeenTs)} from ${p.lastRemoteAddress || '?'}`),
-        String(p.attempts), approveForm(p, profiles, load, out)]))));
+        String(p.attempts), isBlocked ? unblockForm(p, load, out) : approveForm(p, profiles, load, out)],
+      { 'data-pending': p.id }))));
     } catch (e) {
       replace(box, missingOr(e, 'Pending devices', 'GET /api/nbgate/pendingDevices'));
     }
@@ -200,8 +246,12 @@ function pendingCard() {
   load();
   const btn = h('button', { type: 'button', class: 'btn btn-small', id: 'pending-refresh' }, 'Refresh');
   btn.addEventListener('click', load);
+  blocked.addEventListener('change', load);
   return section('Pending devices', h('p', { class: 'hint' },
-    'Sensors that talked to the gateway with credentials nobody registered (answered 4.01).'), btn, out, box);
+    'Devices that talked to the gateway with credentials nobody registered (an access token, a DTLS client ',
+    'certificate or an Efento cloud token), answered 4.01. Approve one into a profile of its kind (Efento ',
+    'profiles for Efento sensors, Default profiles for tokens and certificates), or block it.'),
+  h('div', { class: 'form-row' }, btn, field('Show blocked', blocked)), out, box);
 }
 
 export async function onboardingPage(main) {

@@ -9,9 +9,13 @@
  *                                       'rules=[{"channelMask":1,...}]'
  *   pending list [--json]               every pending entry (source EFENTO, COAP_TOKEN or X509;
  *                                       blocked ones marked), most recently seen first
- *   pending approve TOKEN [NAME] [--profile P]   create the Efento device (default name
- *                                       "Efento <serial>") and drop the entry; other sources
- *                                       are approved through the admin API
+ *   pending approve CREDENTIAL [NAME] [--profile P]   create the device and drop the entry:
+ *                                       an Efento token (default name "Efento <serial>", an
+ *                                       Efento profile), an unknown access token (NAME required,
+ *                                       a Default profile); certificates are approved in the
+ *                                       admin page or API, which show the PEM
+ *   pending block|delete CREDENTIAL     keep a credential out (still 4.01, no longer recorded) /
+ *                                       forget the entry
  *
  * Settings are validated against table 6.6 with the same code that builds the downlink
  * (gw_efento_settings_apply) before anything is queued; a refusal names the field. Progress
@@ -212,9 +216,59 @@ static int print_pending(void *arg, const struct gw_api_pending *p)
     return rc;
 }
 
+/* The pending entry whose credential is `credential` (id and kind copied out). */
+struct pending_find {
+    const char *credential;
+    int64_t id;
+    char kind[32];
+};
+
+static int find_pending(void *arg, const struct gw_api_pending *p)
+{
+    struct pending_find *pf = arg;
+
+    if (pf->id == 0 && strcmp(p->identifier, pf->credential) == 0) {
+        pf->id = p->id;
+        (void)snprintf(pf->kind, sizeof(pf->kind), "%s", p->kind);
+    }
+    return 0;
+}
+
+/* approve for a COAP_TOKEN entry: NAME required, --profile a Default profile (or the only one). */
+static int approve_token(struct gw_store *st, const struct gw_cli_opts *o, int64_t id,
+                         const char *name)
+{
+    struct gw_store_pending_approve_in in = { 0 };
+    struct gw_profile_info info;
+    char uuid[GW_STORE_UUID_LEN], err[512] = "";
+    int rc = 0;
+
+    in.id = id;
+    in.name = name;
+    if (o->profile != NULL) {
+        rc = gw_store_profile_get(st, o->profile, &info, NULL);
+        in.profile_uuid = info.uuid;
+        if (rc != 0) {
+            (void)snprintf(err, sizeof(err), "no profile named %s", o->profile);
+        }
+    }
+    if (rc == 0 && name == NULL) {
+        (void)snprintf(err, sizeof(err), "a device NAME is needed (an access token has no serial)");
+        rc = -EINVAL;
+    }
+    rc = rc != 0 ? rc : gw_store_pending_approve(st, &in, now_ms(), uuid, err, sizeof(err));
+    if (rc == 0) {
+        printf("created %s\n", name);
+    } else {
+        fprintf(stderr, "nbgate: pending approve: %s\n", err[0] != '\0' ? err : "store error");
+    }
+    return rc == 0 ? 0 : 1;
+}
+
 static int pending(struct gw_store *st, const struct gw_cli_opts *o, int argc, char **argv)
 {
     struct pending_print pp = { o->is_json, NULL, 0 };
+    struct pending_find pf = { NULL, 0, "" };
     char name[GW_STORE_NAME_MAX], err[512];
     char *text;
     int rc;
@@ -230,7 +284,20 @@ static int pending(struct gw_store *st, const struct gw_cli_opts *o, int argc, c
         json_decref(pp.arr);
         return rc == 0 ? 0 : 1;
     }
-    if ((argc == 2 || argc == 3) && strcmp(argv[0], "approve") == 0) {
+    if (argc >= 2) {
+        pf.credential = argv[1];
+        rc = gw_store_pending_list(st, find_pending, &pf);
+        if (rc == 0 && pf.id == 0) {
+            fprintf(stderr, "nbgate: no pending entry for %s\n", argv[1]);
+            return 1;
+        }
+    }
+    if ((argc == 2 || argc == 3) && strcmp(argv[0], "approve") == 0 &&
+        strcmp(pf.kind, "COAP_TOKEN") == 0) {
+        return approve_token(st, o, pf.id, argc == 3 ? argv[2] : NULL);
+    }
+    if ((argc == 2 || argc == 3) && strcmp(argv[0], "approve") == 0 &&
+        strncmp(pf.kind, "EFENTO", 6) == 0) {
         rc = gw_store_efento_pending_approve(st, argv[1], argc == 3 ? argv[2] : NULL, o->profile,
                                              now_ms(), name, sizeof(name), err, sizeof(err));
         if (rc == 0) {
@@ -240,8 +307,24 @@ static int pending(struct gw_store *st, const struct gw_cli_opts *o, int argc, c
         }
         return rc == 0 ? 0 : 1;
     }
+    if (argc == 2 && strcmp(argv[0], "approve") == 0) {
+        fprintf(stderr, "nbgate: pending approve: a certificate is approved in the admin page or"
+                        " API (POST /api/nbgate/pendingDevices/{id}/approve)\n");
+        return 1;
+    }
+    if (argc == 2 && (strcmp(argv[0], "block") == 0 || strcmp(argv[0], "delete") == 0)) {
+        rc = strcmp(argv[0], "block") == 0 ? gw_store_api_pending_block(st, pf.id)
+                                           : gw_store_api_pending_delete(st, pf.id);
+        if (rc == 0) {
+            printf("%s %s\n", strcmp(argv[0], "block") == 0 ? "blocked" : "deleted", argv[1]);
+        } else {
+            fprintf(stderr, "nbgate: pending %s: store error\n", argv[0]);
+        }
+        return rc == 0 ? 0 : 1;
+    }
     fprintf(stderr, "usage: nbgate pending list [--json]\n"
-                    "       nbgate pending approve TOKEN [NAME] [--profile PROFILE]\n");
+                    "       nbgate pending approve CREDENTIAL [NAME] [--profile PROFILE]\n"
+                    "       nbgate pending block|delete CREDENTIAL\n");
     return 2;
 }
 

@@ -120,5 +120,20 @@ api GET "/api/device/$X1/credentials"
 case $(coaps api/v1/telemetry '{"x":2}') in 2.01*) ;; *) fail "approved certificate not accepted" ;; esac
 api GET "/api/plugins/telemetry/DEVICE/$X1/values/timeseries?keys=x"
 [ "$(field '.x[0].value')" = 2 ] || fail "approved certificate's telemetry not stored: $BODY"
+
+# The same from the command line: approve an unknown access token, block and forget others.
+case $(post api/v1/cli-token-1/telemetry) in 4.01*) ;; *) fail "cli-token-1 not refused" ;; esac
+case $(post api/v1/cli-token-2/telemetry) in 4.01*) ;; *) fail "cli-token-2 not refused" ;; esac
+nbg pending list | grep -q 'COAP_TOKEN.*cli-token-1' || fail "CLI list: $(nbg pending list)"
+nbg pending approve cli-token-1 >"$T/cli.out" 2>&1 && fail "CLI approve without a name"
+grep -q 'a device NAME is needed' "$T/cli.out" || fail "CLI approve message: $(cat "$T/cli.out")"
+nbg pending approve cli-token-1 cli-dev --profile efento >/dev/null 2>&1 && fail "CLI approve into an Efento profile"
+nbg pending approve cli-token-1 cli-dev | grep -q '^created cli-dev$' || fail "CLI approve"
+case $(post api/v1/cli-token-1/telemetry) in 2.01*) ;; *) fail "CLI-approved token not accepted" ;; esac
+nbg pending block cli-token-2 | grep -q '^blocked cli-token-2$' || fail "CLI block"
+[ "$(sql "SELECT blocked FROM pending_device WHERE identifier='cli-token-2'")" = 1 ] || fail "not blocked"
+nbg pending delete cli-token-2 | grep -q '^deleted cli-token-2$' || fail "CLI delete"
+[ "$(sql "SELECT count(*) FROM pending_device WHERE identifier LIKE 'cli-token-%'")" = 0 ] || fail "entries left"
+nbg pending block no-such-token >/dev/null 2>&1 && fail "CLI block of an unknown credential"
 nbg_stop
 ok

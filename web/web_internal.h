@@ -636,6 +636,7 @@ void web_hnd_pending_page(struct web_req *rq, struct web_resp *rs);
 void web_hnd_pending_approve(struct web_req *rq, struct web_resp *rs);
 void web_hnd_pending_reject(struct web_req *rq, struct web_resp *rs);
 void web_hnd_pending_delete(struct web_req *rq, struct web_resp *rs);
+void web_hnd_pending_events(struct web_req *rq, struct web_resp *rs);
 void web_hnd_device_events(struct web_req *rq, struct web_resp *rs);
 
 /* ---- web_fleet.c: the fleet view in one answer (issue 9) ---------------------------------- */

@@ -157,6 +157,59 @@ static void pending_fini(struct gw_api_pending *p)
     free((char *)(uintptr_t)p->summary);
 }
 
+/*
+ * GET /api/nbgate/pendingDevices/{id}/events: an entry keeps only its last attempt, shown as one
+ * AUTH_FAILED event (specs/rest-api.md 9.6) with the address, the resource and the count.
+ */
+static int pending_event(void *arg, const struct gw_api_pending *p)
+{
+    json_t *sum = p->summary != NULL ? json_loads(p->summary, 0, NULL) : NULL;
+    const char *msg = json_string_value(json_object_get(sum, "type"));
+    bool is_efento = strncmp(p->kind, "EFENTO", 6) == 0;
+    char resource[80], summary[96];
+    json_t *o;
+
+    (void)snprintf(resource, sizeof(resource), "%s%s", is_efento ? "efento/" : "api/v1/***/",
+                   msg != NULL ? msg : "");
+    (void)snprintf(summary, sizeof(summary), "%lld attempts, the last one refused",
+                   (long long)p->attempts);
+    o = json_pack("{s:I, s:I, s:s, s:s, s:n, s:n, s:o, s:n, s:n, s:s, s:n, s:s, s:n, s:o}", "id",
+                  (json_int_t)p->id, "ts", (json_int_t)p->last_seen_ms, "type", "AUTH_FAILED",
+                  "resource", resource, "coapType", "messageId", "remoteAddress",
+                  p->peer != NULL ? json_string(p->peer) : json_null(), "secure", "payloadSize",
+                  "responseCode", "4.01", "responsePayloadSize", "summary", summary, "error",
+                  "details", sum != NULL ? sum : json_null());
+    return o != NULL && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+}
+
+void web_hnd_pending_events(struct web_req *rq, struct web_resp *rs)
+{
+    static const char *const sorts[] = { "ts" };
+    json_t *data = json_array();
+    struct web_page pg;
+    int64_t id = 0;
+    int rc;
+
+    if (data == NULL || web_page_of(rq, rs, sorts, 1, &pg) != 0 ||
+        pending_param(rq, rs, &id) != 0) {
+        json_decref(data);
+        if (rs->status == 0) {
+            web_error(rs, 500, WEB_E_GENERAL, "Out of memory");
+        }
+        return;
+    }
+    rc = pg.page == 0 ? gw_store_api_pending_get(rq->st, id, pending_event, data) : 0;
+    if (rc == -ENOENT) {
+        json_decref(data);
+        web_error(rs, 404, WEB_E_NOT_FOUND, "Requested item wasn't found!");
+    } else if (rc != 0) {
+        json_decref(data);
+        web_reply_db_error(rs);
+    } else {
+        web_reply_page(rs, data, 1, &pg);
+    }
+}
+
 void web_hnd_pending_delete(struct web_req *rq, struct web_resp *rs)
 {
     int64_t id = 0;

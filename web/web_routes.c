@@ -89,6 +89,7 @@ static const struct web_route routes[] = {
     { "POST", "/api/nbgate/pendingDevices/{}/approve", false, web_hnd_pending_approve, NULL, 0 },
     { "POST", "/api/nbgate/pendingDevices/{}/reject", false, web_hnd_pending_reject, NULL, 0 },
     { "DELETE", "/api/nbgate/pendingDevices/{}", false, web_hnd_pending_delete, NULL, 0 },
+    { "GET", "/api/nbgate/pendingDevices/{}/events", false, web_hnd_pending_events, NULL, 0 },
     { "GET", "/api/nbgate/device/{}/events", false, web_hnd_device_events, NULL, 0 },
     { "POST", "/api/nbgate/device/{}/efentoConfig", false, web_hnd_efento_queue, NULL, 0 },
     { "GET", "/api/nbgate/device/{}/efentoConfig", false, web_hnd_efento_page, NULL, 0 },

@@ -95,6 +95,14 @@ pending
 field '.data[0].certificate' | openssl x509 -noout -fingerprint -sha256 >"$T/fp2" 2>&1 || fail "entry PEM does not parse: $BODY"
 [ "$(sed 's/.*=//; s/://g' "$T/fp2" | tr 'A-F' 'a-f')" = "$FP" ] || fail "entry PEM differs: $(cat "$T/fp2")"
 PX=$(field '.data[0].id')
+# The entry's last attempt as an event.
+api GET "/api/nbgate/pendingDevices/$PX/events?pageSize=10&page=0"
+want 200
+[ "$(field '.data[0] | [.type, .responseCode, .resource] | join(" ")')" = "AUTH_FAILED 4.01 api/v1/***/telemetry" ] ||
+    fail "pending events: $BODY"
+field '.data[0].remoteAddress' | grep -q '^127\.0\.0\.1:' || fail "pending event address: $BODY"
+api GET "/api/nbgate/pendingDevices/00000000-0000-4000-8000-000000000000/events?pageSize=10&page=0"
+want 404
 
 # One cap for every source (3; the blocked entry aside): an Efento sensor, then two tokens.
 sed "s/example-token-1/efento-stranger/" "$ROOT/tests/data/efento/meas_ex14_1.txtpb" |

@@ -441,6 +441,7 @@ struct gw_fleet_query {
     int64_t page;             /* >= 0 */
     const char *text_search;  /* NULL, or a case-insensitive substring of name, label, profile */
     const char *profile_uuid; /* NULL, or only the devices of this profile */
+    const char *device_uuid;  /* NULL, or only this device (the device page) */
     int state;                /* -1 any, else an enum gw_fleet_state */
     enum gw_fleet_sort sort;  /* then name, then row id */
     bool is_desc;             /* the first sort key descending */

@@ -14,9 +14,9 @@
  * the lists below give).
  *
  * Parameters: ?1 now (ms), ?2 default inactivity timeout (ms), ?3 state or NULL, ?4 text or NULL,
- * ?5 profile uuid or NULL, ?6 LIMIT, ?7 OFFSET. Every value from a request is bound; the only
- * text spliced into SQL is chosen from constant fragments (the sort column and direction).
- * Thread: the admin threads, each with its own struct gw_store.
+ * ?5 profile uuid or NULL, ?6 LIMIT, ?7 OFFSET, ?8 device uuid or NULL. Every value from a request
+ * is bound; the only text spliced into SQL is chosen from constant fragments (the sort column and
+ * direction). Thread: the admin threads, each with its own struct gw_store.
  */
 #include "gateway/gw_store.h"
 
@@ -74,7 +74,7 @@
 #define WHERE_TEXT_PROFILE                                                                         \
     "(?4 IS NULL OR instr(lower(name), lower(?4)) > 0 OR instr(lower(COALESCE(label, '')),"        \
     " lower(?4)) > 0 OR instr(lower(profile_name), lower(?4)) > 0) AND (?5 IS NULL OR"             \
-    " profile_uuid = ?5)"
+    " profile_uuid = ?5) AND (?8 IS NULL OR uuid = ?8)"
 #define WHERE_STATE "(?3 IS NULL OR state = ?3)"
 
 /* Column numbers of the page query. */
@@ -105,6 +105,7 @@ static void bind_query(sqlite3_stmt *s, const struct gw_fleet_query *q)
     }
     gw_store_bind_text_or_null(s, 4, q->text_search);
     gw_store_bind_text_or_null(s, 5, q->profile_uuid);
+    gw_store_bind_text_or_null(s, 8, q->device_uuid);
 }
 
 static int summary(struct gw_store *st, const struct gw_fleet_query *q,

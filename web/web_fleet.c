@@ -8,9 +8,10 @@
  * (gw_store_fleet_page()); this file parses the query and writes the JSON.
  *
  * Query: pageSize (1..1000, default 20), page (default 0), textSearch (name, label or profile
- * name, case-insensitive), deviceProfileId, state (ACTIVE, INACTIVE, NEVER_SEEN), sortProperty
- * (name, lastActivityTime, state; default name) and sortOrder (ASC, DESC). A bad parameter is
- * 400/31 with a message that names it. The summary ignores the state filter (docs/API.md).
+ * name, case-insensitive), deviceProfileId, deviceId (one device), state (ACTIVE, INACTIVE,
+ * NEVER_SEEN), sortProperty (name, lastActivityTime, state; default name) and sortOrder (ASC,
+ * DESC). A bad parameter is 400/31 with a message that names it. The summary ignores the state
+ * filter (docs/API.md).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -74,6 +75,7 @@ static int fleet_query(struct web_req *rq, struct web_resp *rs, struct gw_fleet_
     int sort = 0, order = 0, state = -1;
     const char *text = web_query(rq, "textSearch");
     const char *profile = web_query(rq, "deviceProfileId");
+    const char *device = web_query(rq, "deviceId");
 
     memset(q, 0, sizeof(*q));
     q->page_size = FLEET_PAGE_DEFAULT;
@@ -96,6 +98,11 @@ static int fleet_query(struct web_req *rq, struct web_resp *rs, struct gw_fleet_
                   profile);
         return -EINVAL;
     }
+    if (device != NULL && device[0] != '\0' && !web_uuid_ok(device)) {
+        web_error(rs, 400, WEB_E_BAD_PARAMS, "Parameter 'deviceId' is not a UUID: %.64s", device);
+        return -EINVAL;
+    }
+    q->device_uuid = device != NULL && device[0] != '\0' ? device : NULL;
     q->text_search = text != NULL && text[0] != '\0' ? text : NULL;
     q->profile_uuid = profile != NULL && profile[0] != '\0' ? profile : NULL;
     q->state = state;

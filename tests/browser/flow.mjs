@@ -311,6 +311,9 @@ async function uplink(page) {
   await page.waitForSelector('[data-chart=temperature] svg .chart-line', { state: 'attached' });
   check('a 24 h chart is drawn for numeric keys', (await page.locator('[data-chart=temperature] circle').count()) === 2);
   check('the state says why', /last uplink .* ago/.test(await page.textContent('#device-state .why')));
+  check('the device page names the effective inactivity timeout and where it comes from',
+    /inactivity timeout .* \(gateway default\)/.test(await page.textContent('#device-state .detail')),
+    await page.textContent('#device-state'));
   await page.click('#event-log button:text("Refresh")');
   await page.waitForSelector('#events tr:has-text("UPLINK")');
   const ev = await page.textContent('#events tr:has-text("UPLINK")');

@@ -112,6 +112,11 @@ want 200
 [ "$(field .totalElements)" = 0 ] || fail "textSearch quote: $BODY"
 api GET "/api/nbgate/fleet?pageSize=10&page=0&deviceProfileId=$EF"
 [ "$(names) $(field .summary.total)" = "sensor 1" ] || fail "deviceProfileId: $BODY"
+api GET "/api/nbgate/fleet?pageSize=1&page=0&deviceId=$BETA"
+[ "$(names) $(field .summary.total) $(field '.data[0].id.id')" = "beta 1 $BETA" ] || fail "deviceId: $BODY"
+api GET "/api/nbgate/fleet?pageSize=1&page=0&deviceId=nope"
+want 400 31
+[ "$(field .message)" = "Parameter 'deviceId' is not a UUID: nope" ] || fail "deviceId message: $BODY"
 
 # Sorting and paging.
 api GET '/api/nbgate/fleet?pageSize=10&page=0&sortProperty=state'

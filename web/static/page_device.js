@@ -11,7 +11,7 @@ import {
   confirmButton, fmtAgo, fmtTs, fmtValue, h, msg, needsApi, replace, row, section, table, typeOf,
 } from './dom.js';
 import { lineChart } from './chart.js';
-import { deviceState, stateBadge } from './state.js';
+import { fleetState, stateBadge } from './state.js';
 import {
   connectPanel, credentialsPanel, efentoPanel, eventsPanel, queuePanel, rpcPanel,
 } from './device_panels.js';
@@ -180,14 +180,16 @@ export async function devicePage(main, [id], ctx) {
   let stopped = false;
 
   async function live() {
-    const [info, attrs, latest] = await Promise.all([
-      get(`/api/device/info/${id}`),
-      get(`${base}/values/attributes/SERVER_SCOPE`, { keys: 'lastActivityTime,inactivityTimeout' }),
+    const [fleet, latest] = await Promise.all([
+      get('/api/nbgate/fleet', { deviceId: id, pageSize: 1, page: 0 }),
       get(`${base}/values/timeseries`, { useStrictDataTypes: true }),
     ]);
     if (stopped) return;
-    const st = deviceState(info.active, Object.fromEntries(attrs.map((a) => [a.key, a.value])));
-    replace(stateBox, stateBadge(st), h('small', { class: 'why' }, st.why));
+    if (fleet.data.length === 1) {
+      const st = fleetState(fleet.data[0]);
+      replace(stateBox, stateBadge(st), h('small', { class: 'why' }, st.why),
+        h('small', { class: 'detail' }, st.detail));
+    }
     replace(telBox, telemetryTable(latest));
     const newest = Math.max(-1, ...Object.values(latest).map((v) => (v[0] ? v[0].ts : -1)));
     if (newest !== lastSeenTs) {

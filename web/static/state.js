@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 // state.js - a device's state as the operator sees it, with the reason, from ThingsBoard's rule
 // (specs/rest-api.md 4.1): active while now < lastActivityTime + inactivity timeout.
-// fleetState() reads an item of GET /api/nbgate/fleet, which carries everything: the effective
-// inactivity timeout and expected uplink interval with where each comes from, and the next uplink
-// expected. deviceState() serves the device page from its server attributes (`lastActivityTime`
-// and the device's own `inactivityTimeout` when set; the default is then named, not computed).
+// fleetState() reads an item of GET /api/nbgate/fleet (the fleet list, and the device page with
+// deviceId), which carries everything: the effective inactivity timeout and expected uplink
+// interval with where each comes from, and the next uplink expected.
 
 import { fmtAgo, fmtDuration, fmtTs, h } from './dom.js';
 
@@ -37,22 +36,6 @@ export function fleetState(d, now = Date.now()) {
   }
   const since = next && next < d.lastActivityTime + d.inactivityTimeout ? next : d.lastActivityTime + d.inactivityTimeout;
   return { key: 'inactive', label: 'inactive', why: `${last}; overdue since ${fmtWhen(since, now)}`, detail };
-}
-
-// attrs: {lastActivityTime, inactivityTimeout} (either may be missing); active: boolean.
-export function deviceState(active, attrs, now = Date.now()) {
-  const last = Number(attrs.lastActivityTime) || 0;
-  const tmo = Number(attrs.inactivityTimeout) || 0;
-  if (!last) {
-    return { key: 'never', label: 'never seen', why: 'no message from this device yet' };
-  }
-  const timeout = tmo ? `inactivity timeout ${fmtDuration(tmo)}` : 'the gateway\'s default inactivity timeout';
-  if (active) {
-    const by = tmo ? `; next uplink expected by ${fmtTs(last + tmo)}` : '';
-    return { key: 'active', label: 'active', why: `last uplink ${fmtAgo(last, now)}${by} (${timeout})` };
-  }
-  const since = tmo ? `; overdue since ${fmtTs(last + tmo)}` : '';
-  return { key: 'inactive', label: 'inactive', why: `last uplink ${fmtAgo(last, now)}${since} (${timeout})` };
 }
 
 export function stateBadge(st) {

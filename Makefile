@@ -46,7 +46,10 @@ endif
 GEN_WARN := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -w
 
 INCS := -I. -Ibuild/gen
-DEFS := -DNBGATE_VERSION='"$(VERSION)"'
+# When nbgate was built (the last commit, or SOURCE_DATE_EPOCH in a package build): an Efento
+# sensor is never given a time from before it (specs/efento.md R1).
+BUILD_EPOCH ?= $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),1767225600)
+DEFS := -DNBGATE_VERSION='"$(VERSION)"' -DNBGATE_BUILD_EPOCH=$(BUILD_EPOCH)
 
 REL_FLAGS  := -O2 -g
 TEST_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -108,8 +111,10 @@ BENCH_NAMES  := $(patsubst tests/bench/bench_%.c,%,$(wildcard tests/bench/bench_
 BENCH_BINS   := $(patsubst %,build/bench/bench_%,$(BENCH_NAMES))
 
 HELPER_SRCS  := $(wildcard tests/helpers/*.c)
-HELPER_BINS  := $(patsubst tests/helpers/%.c,build/test/helpers/%,$(filter-out tests/helpers/powercut.c,$(HELPER_SRCS)))
-POWERCUT_SO  := $(if $(wildcard tests/helpers/powercut.c),build/test/helpers/powercut.so)
+# LD_PRELOAD shims: shared objects, not programs.
+SHIM_SRCS    := tests/helpers/powercut.c tests/helpers/clockshift.c
+HELPER_BINS  := $(patsubst tests/helpers/%.c,build/test/helpers/%,$(filter-out $(SHIM_SRCS),$(HELPER_SRCS)))
+POWERCUT_SO  := $(patsubst tests/helpers/%.c,build/test/helpers/%.so,$(wildcard $(SHIM_SRCS)))
 TOOL_SRCS    := $(wildcard tools/*.c)
 TOOL_BINS    := $(patsubst tools/%.c,build/release/tools/%,$(TOOL_SRCS))
 BENCH_SRCS   := $(wildcard tests/bench/bench_*.c)
@@ -191,7 +196,7 @@ build/bench/bench_%: tests/bench/bench_%.c $$(call objs,bench,$$(BENCH_$$*))
 
 build/test/helpers/%: tests/helpers/%.c
 	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(WARN) $(TEST_FLAGS) $(INCS) $< $(LDFLAGS) -o $@
-build/test/helpers/powercut.so: tests/helpers/powercut.c
+build/test/helpers/%.so: tests/helpers/%.c
 	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(WARN) -O1 -g -fPIC -shared $(INCS) $< -ldl -lpthread -o $@
 
 test-build: build/test/nbgate $(UNIT_BINS) $(REPLAY_BINS) $(HELPER_BINS) $(POWERCUT_SO) tools

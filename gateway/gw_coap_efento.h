@@ -14,9 +14,12 @@
 #include "gateway/gw_coap_internal.h"
 #include "gateway/gw_store.h"
 
-#define GW_EFENTO_CLOCK_FLOOR_S                                                                    \
-    1767225600 /* 2026-01-01: an earlier gateway clock is implausible                              \
-                */
+#ifndef NBGATE_BUILD_EPOCH
+#define NBGATE_BUILD_EPOCH 1767225600 /* 2026-01-01, when the build does not say */
+#endif
+/* A gateway clock earlier than a day before nbgate was built is implausible (R1): it booted
+ * without a valid time, and its time must not reach the sensors. */
+#define GW_EFENTO_CLOCK_FLOOR_S ((int64_t)NBGATE_BUILD_EPOCH - 86400)
 
 /* One authenticated Efento frame on its way through (gw_coap_efento.c fills it). */
 struct gw_efento_frame {

@@ -6,7 +6,8 @@
 # confirmed; settings that would cut a sensor off are refused; Efento profile settings are
 # validated (option numbers CoAP defines, ranges, one auto-accepting profile per place); an
 # auto-accepted device is created in the same transaction as its first frame; a frame sent
-# block-wise is reassembled; the section 9 bounds come from the configuration.
+# block-wise is reassembled; the section 9 bounds come from the configuration; a gateway clock
+# set back (tests/helpers/clockshift.so) is neither served on t nor sent in a downlink.
 . "$(dirname "$0")/lib.sh"
 command -v protoc >/dev/null || fail "protoc missing"
 command -v sqlite3 >/dev/null || fail "sqlite3 missing"
@@ -176,6 +177,22 @@ expect 2.01 efento/c "$T/conf.bin" -O 66,tok-new
 [ "$(state)" = SUCCESSFUL ] || fail "place move not confirmed: $(state)"
 expect 4.01 efento/m "$T/new.bin"
 expect 2.01 efento/m "$T/opt.bin" -O 66,tok-new
+nbg_stop
 
+# ---- a gateway clock from before nbgate's build never reaches a sensor (R1) --------------------
+nbg_start "$T/old" LD_PRELOAD="$ROOT/build/test/helpers/clockshift.so" CLOCKSHIFT_S=315360000 \
+    ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+case $(coap-client-notls -v 6 -B 2 -m get "coap://127.0.0.1:$NBG_PORT/efento/t" 2>&1 | coap_code) in
+5.03*) ;;
+*) fail "time served from an implausible clock" ;;
+esac
+grep -q 'efento time not served: gateway clock not plausible' "$NBG_LOG" || fail "no log line for the 5.03"
+profile efento '' || fail "profile efento (old clock)"
+nbg device add s2 --token tok-s2 --profile efento >/dev/null || fail "device add s2"
+meas m2 tok-s2
+expect 2.01 efento/m "$T/m2.bin" -o "$T/dl2.bin"
+dec "$T/dl2.bin" >"$T/dl2.txt" || fail "downlink does not decode"
+grep -q '^device_info_request: true' "$T/dl2.txt" || fail "no downlink at all: $(cat "$T/dl2.txt")"
+grep -q '^current_time' "$T/dl2.txt" && fail "an implausible clock was sent: $(cat "$T/dl2.txt")"
 nbg_stop
 ok

@@ -366,7 +366,7 @@ static void copy_dirty(struct pc_file *f, int src, int dst, off_t size)
         off_t len = 0;
 
         if (f->dirty[b / 64] == 0) {
-            b += 64;
+            b = (b / 64 + 1) * 64; /* the next word: b may be inside this one after a run */
             continue;
         }
         if ((f->dirty[b / 64] & (UINT64_C(1) << (b % 64))) == 0) {

@@ -21,6 +21,9 @@ SO=$HELPERS/powercut.so
 RESTORE=$ROOT/tests/helpers/powercut-restore.sh
 [ -x "$LOAD" ] || fail "load generator $LOAD not built"
 [ -f "$SO" ] || fail "$SO not built (make build/test/helpers/powercut.so)"
+# The simulator is checked before it is trusted: its own mechanics and one SQLite round.
+POWERCUT_SO=$SO sh "$ROOT/tests/helpers/powercut-selftest.sh" 1 >"$T/selftest.out" 2>&1 ||
+    fail "the power-cut simulator fails its self-test: $(tail -n 3 "$T/selftest.out")"
 
 # powercut DURABILITY: one power cut under load; sets N_ACKED and N_MISSING.
 powercut() {

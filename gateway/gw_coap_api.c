@@ -147,16 +147,47 @@ static int64_t data_stamp(struct gw_coap *c, int64_t device_id, int64_t now_ms)
 }
 
 /* The upload's entry in the device's event log, inside the batch that stores the upload. */
-static int uplink_event(struct gw_req *r, const char *noun)
+static int uplink_event(struct gw_req *r, const char *noun, uint32_t unlisted)
 {
-    char summary[160], *body;
+    char summary[200], *body;
+    size_t len;
     int rc;
 
     gw_coap_event_summary(&r->c->batch, noun, summary, sizeof(summary));
+    len = strlen(summary);
+    if (unlisted > 0) {
+        (void)snprintf(summary + len, sizeof(summary) - len, "; %u earlier uploads not listed",
+                       (unsigned)unlisted);
+    }
     body = gw_coap_event_uplink(r, COAP_RESPONSE_CODE_CREATED, 0, summary, NULL);
     rc = body != NULL ? gw_store_event_add(r->c->store, r->dev.id, r->now_ms, "UPLINK", body)
                       : -ENOMEM;
     free(body);
+    return rc;
+}
+
+/*
+ * Stores a decoded upload (telemetry, or client attributes) from r->c->batch, and when one is due
+ * its UPLINK entry in the same transaction. Returns: 0, -EIO, -ENOMEM.
+ */
+static int store_upload(struct gw_req *r, bool is_telemetry)
+{
+    struct gw_coap *c = r->c;
+    uint32_t unlisted = 0;
+    bool is_logged = gw_coap_event_due(r, &unlisted);
+    int rc = is_logged ? gw_store_batch_begin(c->store) : 0;
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = is_telemetry ? gw_store_insert_telemetry(c->store, r->dev.id, &c->batch,
+                                                  r->is_activity_due ? r->now_ms : 0)
+                      : gw_store_save_attributes(c->store, r->dev.id, GW_SCOPE_CLIENT, &c->batch,
+                                                 r->now_ms, r->is_activity_due);
+    if (is_logged) {
+        rc = rc != 0 ? rc : uplink_event(r, is_telemetry ? "records" : "attributes", unlisted);
+        rc = gw_store_batch_end(c->store, rc);
+    }
     return rc;
 }
 
@@ -189,13 +220,7 @@ void gw_coap_api_telemetry(struct gw_req *r, struct gw_answer *a)
         decode_error(a, rc, diag);
         return;
     }
-    rc = gw_store_batch_begin(c->store);
-    if (rc == 0) {
-        rc = gw_store_insert_telemetry(c->store, r->dev.id, &c->batch,
-                                       r->is_activity_due ? r->now_ms : 0);
-        rc = rc != 0 ? rc : uplink_event(r, "records");
-        rc = gw_store_batch_end(c->store, rc);
-    }
+    rc = store_upload(r, true);
     if (rc != 0) {
         gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "storage error");
         return;
@@ -223,13 +248,7 @@ void gw_coap_api_attributes_post(struct gw_req *r, struct gw_answer *a)
         decode_error(a, rc, diag);
         return;
     }
-    rc = gw_store_batch_begin(c->store);
-    if (rc == 0) {
-        rc = gw_store_save_attributes(c->store, r->dev.id, GW_SCOPE_CLIENT, &c->batch, r->now_ms,
-                                      r->is_activity_due);
-        rc = rc != 0 ? rc : uplink_event(r, "attributes");
-        rc = gw_store_batch_end(c->store, rc);
-    }
+    rc = store_upload(r, false);
     if (rc != 0) {
         gw_coap_answer(a, COAP_RESPONSE_CODE_INTERNAL_ERROR, "storage error");
         return;

@@ -5,7 +5,10 @@
  * from the web page. Efento frames write theirs in gw_coap_efento_frame.c.
  *
  * A successful upload's entry is committed in the same transaction as the data it reports (a
- * store batch), so it costs no extra sync. Error answers (4.xx, 5.xx) to an identified device are
+ * store batch), so it costs no extra sync; a device that uploads more than once per
+ * UPLINK_EVENT_GAP_MS gets one entry per gap, which counts the uploads it stands for (an NB-IoT
+ * device sends every few minutes and has each upload listed; a chatty one does not slow the
+ * gateway down with log rows). Error answers (4.xx, 5.xx) to an identified device are
  * written on their own, at most one per device and ERROR_EVENT_GAP_MS, so a device that keeps
  * sending broken payloads cannot turn the log into a write load. Tokens never reach the log: the
  * resource is written as api/v1/ * * * /<feature>.
@@ -20,8 +23,9 @@
 #include "gateway/gw_log.h"
 #include "gateway/gw_sched.h"
 
-#define ERROR_EVENT_GAP_MS 1000
-#define SUMMARY_KEYS       3 /* keys named in a summary */
+#define ERROR_EVENT_GAP_MS  1000
+#define UPLINK_EVENT_GAP_MS 1000
+#define SUMMARY_KEYS        3 /* keys named in a summary */
 
 static json_t *code_text(coap_pdu_code_t code)
 {
@@ -59,6 +63,25 @@ char *gw_coap_event_uplink(const struct gw_req *r, coap_pdu_code_t code, size_t 
     text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
+}
+
+bool gw_coap_event_due(struct gw_req *r, uint32_t *unlisted)
+{
+    struct gw_sched_dev *d = gw_sched_get(r->c->sched, r->dev.id, true);
+
+    *unlisted = 0;
+    if (d == NULL) {
+        return true;
+    }
+    if (d->last_uplink_event_ms != 0 &&
+        r->mono_ms - d->last_uplink_event_ms < UPLINK_EVENT_GAP_MS) {
+        d->uplinks_unlisted++;
+        return false;
+    }
+    *unlisted = d->uplinks_unlisted;
+    d->uplinks_unlisted = 0;
+    d->last_uplink_event_ms = r->mono_ms;
+    return true;
 }
 
 void gw_coap_event_summary(const struct profile_batch *b, const char *noun, char *out, size_t cap)

@@ -265,6 +265,12 @@ void gw_coap_dtls_ack_tick(struct gw_coap *c, int64_t now_ms);
 char *gw_coap_event_uplink(const struct gw_req *r, coap_pdu_code_t code, size_t resp_len,
                            const char *summary, const char *error);
 
+/*
+ * Whether this successful upload gets an UPLINK entry (at most one per device and second);
+ * *unlisted: the uploads since the last entry that got none.
+ */
+bool gw_coap_event_due(struct gw_req *r, uint32_t *unlisted);
+
 /* "3 records (temperature, humidity, pressure)": what a decoded upload held, into out. */
 void gw_coap_event_summary(const struct profile_batch *b, const char *noun, char *out, size_t cap);
 

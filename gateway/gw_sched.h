@@ -44,6 +44,8 @@ struct gw_sched_dev {
     int64_t last_activity_written_ms; /* when lastActivity last went to the store */
     int64_t last_data_ts_ms;          /* newest server-stamped data time, keeps stamps unique */
     int64_t last_error_event_ms;      /* monotonic ms of the last error entry in the event log */
+    int64_t last_uplink_event_ms;     /* monotonic ms of the last UPLINK entry of an upload */
+    uint32_t uplinks_unlisted;        /* uploads since then that got no entry of their own */
     struct gw_power power;
     void *obs[2];       /* the device's observations (owned by gw_coap), or NULL */
     void *retired[2];   /* replaced observations awaiting their final 2.02 */

@@ -129,9 +129,10 @@ int gw_store_api_metrics(struct gw_store *st,
                      "SELECT lower(kind), state, count(*) FROM downlink GROUP BY kind, state"
                      " ORDER BY kind, state",
                      "downlinks", fn, arg);
-    rc = rc == 0 ? walk_groups(st, "SELECT NULL, NULL, count(*) FROM pending_device",
-                               "pending_devices", fn, arg)
-                 : rc;
+    rc = rc == 0
+             ? walk_groups(st, "SELECT NULL, NULL, count(*) FROM pending_device WHERE blocked = 0",
+                           "pending_devices", fn, arg)
+             : rc;
     rc = rc == 0 ? walk_groups(st, "SELECT NULL, NULL, count(*) FROM ts_kv", "ts_records", fn, arg)
                  : rc;
     rc = rc == 0 ? walk_groups(st,

@@ -140,6 +140,10 @@ nbg pending approve cli-token-1 cli-dev | grep -q '^created cli-dev$' || fail "C
 case $(post api/v1/cli-token-1/telemetry) in 2.01*) ;; *) fail "CLI-approved token not accepted" ;; esac
 nbg pending block cli-token-2 | grep -q '^blocked cli-token-2$' || fail "CLI block"
 [ "$(sql "SELECT blocked FROM pending_device WHERE identifier='cli-token-2'")" = 1 ] || fail "not blocked"
+# /metrics counts the entries still pending, not the blocked ones.
+n=$(sql "SELECT count(*) FROM pending_device WHERE blocked = 0")
+curl -sk "https://127.0.0.1:$NBG_ADMIN_PORT/metrics" | grep -q "^nbgate_pending_devices $n\$" ||
+    fail "metrics: want nbgate_pending_devices $n: $(curl -sk "https://127.0.0.1:$NBG_ADMIN_PORT/metrics" | grep pending)"
 nbg pending delete cli-token-2 | grep -q '^deleted cli-token-2$' || fail "CLI delete"
 [ "$(sql "SELECT count(*) FROM pending_device WHERE identifier LIKE 'cli-token-%'")" = 0 ] || fail "entries left"
 nbg pending block no-such-token >/dev/null 2>&1 && fail "CLI block of an unknown credential"

@@ -7,32 +7,10 @@
 # a token in a CoAP option, malformed and oversized frames, and downlinks read back from the
 # ACK with protoc --decode, with their queue states.
 . "$(dirname "$0")/lib.sh"
-command -v protoc >/dev/null || fail "protoc missing"
+. "$(dirname "$0")/efentolib.sh"
 tmpdir
 DATA=$ROOT/tests/data/efento
 
-# enc MESSAGE TXTPB OUT: protoc --encode with the message's .proto file.
-enc() {
-    case $1 in
-    ProtoMeasurements) f=proto_measurements ;;
-    ProtoDeviceInfo) f=proto_device_info ;;
-    *) f=proto_config ;;
-    esac
-    (cd "$ROOT" && protoc --encode="$1" -I. "proto/efento/$f.proto") <"$2" >"$3" ||
-        fail "protoc --encode $1 $2"
-}
-dec() { (cd "$ROOT" && protoc --decode=ProtoConfig -I. proto/efento/proto_config.proto) <"$1"; }
-# post PATH FILE [coap-client args]: prints "CODE PAYLOAD" ("none" when nothing came back).
-# A NON request (-N) waits 1 s for an answer that should not come.
-post() {
-    p=$1
-    f=$2
-    shift 2
-    wait_s=2
-    case " $* " in *" -N "*) wait_s=1 ;; esac
-    coap-client-notls -v 6 -B "$wait_s" -m post -f "$f" "$@" "coap://127.0.0.1:$NBG_PORT/$p" 2>&1 |
-        tee "$T/last.out" | coap_code
-}
 hexof() { od -An -tx1 -v "$1" | tr -d ' \n'; }
 # dgram TYPE MID FILE: a CoAP POST efento/m datagram (TYPE 44 = CON, 54 = NON; 4-byte token).
 dgram() { printf '%s02%se5f00001b6%s016dff%s' "$1" "$2" "$(printf efento | od -An -tx1 | tr -d ' \n')" "$(hexof "$3")"; }

@@ -9,27 +9,10 @@
 # block-wise is reassembled; the section 9 bounds come from the configuration; a gateway clock
 # set back (tests/helpers/clockshift.so) is neither served on t nor sent in a downlink.
 . "$(dirname "$0")/lib.sh"
-command -v protoc >/dev/null || fail "protoc missing"
+. "$(dirname "$0")/efentolib.sh"
 command -v sqlite3 >/dev/null || fail "sqlite3 missing"
 tmpdir
 
-enc() {
-    case $1 in
-    ProtoMeasurements) f=proto_measurements ;;
-    *) f=proto_config ;;
-    esac
-    (cd "$ROOT" && protoc --encode="$1" -I. "proto/efento/$f.proto") <"$2" >"$3" ||
-        fail "protoc --encode $1 $2"
-}
-dec() { (cd "$ROOT" && protoc --decode=ProtoConfig -I. proto/efento/proto_config.proto) <"$1"; }
-# post PATH FILE [coap-client args]: prints "CODE PAYLOAD".
-post() {
-    p=$1
-    f=$2
-    shift 2
-    coap-client-notls -v 6 -B 2 -m post -f "$f" "$@" "coap://127.0.0.1:$NBG_PORT/$p" 2>&1 |
-        tee "$T/last.out" | coap_code
-}
 # meas NAME TOKEN [CHANNELS]: a fresh measurement frame (known hash, current samples).
 meas() {
     now=$(date +%s)

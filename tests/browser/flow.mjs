@@ -37,6 +37,8 @@ const SHOTS = process.env.NBG_SHOTS || 'build/test/screenshots';
 const CERT_PEM = process.env.NBG_CERT_PEM ? readFileSync(process.env.NBG_CERT_PEM, 'utf8') : '';
 const CERT_SHA256 = process.env.NBG_CERT_SHA256 || '';
 const EFENTO_UNKNOWN = process.env.NBG_EFENTO_UNKNOWN || '';
+const EFENTO_CONFIG = process.env.NBG_EFENTO_CONFIG || '';
+const EFENTO_MEAS = process.env.NBG_EFENTO_MEAS || '';
 const USER = 'admin@example.com';
 const PASS = 'browser-secret-1';
 const XSS = '<img src=x onerror="alert(1)"><script>alert(2)</script>"\'&amp;';
@@ -467,6 +469,27 @@ async function efento(page, hasProfile) {
   r = await apiCall(page, 'GET', `/api/nbgate/device/${id}/downlinks?pageSize=10&page=0`, undefined, token);
   check('accepted: the cut-off setting is queued', r.status === 200 && r.json.totalElements === 2 &&
     r.json.data[0].body.dataServerPort === 5684, JSON.stringify(r.json));
+  // The sensor reports its configuration (ackInterval 86400 s) and sends a CON measurement frame,
+  // which carries the queued settings; for a new entry the page then gives the next CON from that
+  // frame.
+  const coap = `coap://127.0.0.1:${COAP_PORT}`;
+  await sh(`coap-client-notls -m post -f '${EFENTO_CONFIG}' ${coap}/efento/c`);
+  await sh(`coap-client-notls -m post -f '${EFENTO_MEAS}' ${coap}/efento/m`);
+  const sent = await apiCall(page, 'GET', `/api/nbgate/device/${id}/downlinks?pageSize=10&page=0`, undefined, token);
+  check('the CON frame carried the queued settings (SENT)',
+    sent.json.data.length === 2 && sent.json.data.every((x) => x.state === 'SENT'), JSON.stringify(sent.json));
+  r = await apiCall(page, 'POST', `/api/nbgate/device/${id}/efentoConfig`,
+    { settings: { transmissionInterval: 1800 }, expirationTime: null }, token);
+  const ev = await apiCall(page, 'GET', `/api/nbgate/device/${id}/events?type=UPLINK&pageSize=10&page=0`,
+    undefined, token);
+  const con = ev.json.data.find((e) => e.coapType === 'CON' && e.resource === 'efento/m');
+  // (no reload: that would forget the session) the page polls its queue every few seconds
+  await page.waitForFunction(() => document.querySelector('#next-con')?.textContent.includes('ackInterval 86400'),
+    null, { timeout: 15000 }).catch(() => {});
+  const next = (await page.textContent('#next-con')) || '';
+  const due = new Date(con ? con.ts + 86400000 : 0).toISOString();
+  check('the next CON is the last CON frame plus the reported ackInterval', r.status === 200 && con &&
+    next.includes('last CON measurement frame + ackInterval 86400 s'), `${next} (due ${due}) | ${JSON.stringify(ev.json)}`);
   await shot(page, 'device-efento');
 }
 

@@ -21,6 +21,14 @@ tmpdir
 sed 's/example-token-1/stranger-token-9/' "$ROOT/tests/data/efento/meas_ex14_1.txtpb" >"$T/unknown.txtpb"
 (cd "$ROOT" && protoc --encode=ProtoMeasurements -I. proto/efento/proto_measurements.proto) \
     <"$T/unknown.txtpb" >"$T/unknown.bin" || fail "protoc --encode ProtoMeasurements"
+# The Efento device the flow adds (token efento-tok-1): its configuration (ackInterval 86400 s)
+# and a CON measurement frame, so the page can say when its next CON is expected.
+sed 's/example-token-1/efento-tok-1/' "$ROOT/tests/data/efento/config_full.txtpb" >"$T/ef-conf.txtpb"
+(cd "$ROOT" && protoc --encode=ProtoConfig -I. proto/efento/proto_config.proto) \
+    <"$T/ef-conf.txtpb" >"$T/ef-conf.bin" || fail "protoc --encode ProtoConfig"
+sed 's/example-token-1/efento-tok-1/' "$ROOT/tests/data/efento/meas_ex14_1.txtpb" >"$T/ef-meas.txtpb"
+(cd "$ROOT" && protoc --encode=ProtoMeasurements -I. proto/efento/proto_measurements.proto) \
+    <"$T/ef-meas.txtpb" >"$T/ef-meas.bin" || fail "protoc --encode ProtoMeasurements"
 # A 65 s token lifetime: the page renews its access token every few seconds during the flow.
 nbg_start "$T/data" NBGATE_ADMIN_BIND_ADDRESS=127.0.0.1 JWT_TOKEN_EXPIRATION_TIME=65
 SETUP=$(sed -n 's/.*"setupToken":"\([0-9a-f]*\)".*/\1/p' "$NBG_LOG" | tail -n 1)
@@ -41,6 +49,7 @@ mkdir -p "$SHOTS"
 NBG_URL="https://127.0.0.1:$NBG_ADMIN_PORT/" NBG_SETUP_TOKEN="$SETUP" NBG_COAP_PORT="$NBG_PORT" \
     NBG_SHOTS="$SHOTS" NBG_CERT_PEM="$T/data/appliance-cert.pem" NBG_CERT_SHA256="$FP" \
     NBG_EFENTO_UNKNOWN="$T/unknown.bin" NBG_SHORT_TOKENS=1 \
+    NBG_EFENTO_CONFIG="$T/ef-conf.bin" NBG_EFENTO_MEAS="$T/ef-meas.bin" \
     node "$B/flow.mjs" || fail "browser flow failed"
 for s in login fleet device profiles onboarding device-phone fleet-phone; do
     [ -s "$SHOTS/$s.png" ] || fail "screenshot $s.png missing"

@@ -273,19 +273,24 @@ export function rpcPanel(dev, onQueued) {
   return node;
 }
 
-// When the next confirmable uplink (the one that carries settings) is expected.
+// When the next confirmable uplink (the one that carries settings) is expected: the last CON
+// measurement frame (from the event log's UPLINK entries) plus the sensor's reported ackInterval
+// (specs/efento.md 8.4); the last uplink of any kind when no CON frame is in the recent log.
 async function nextCon(dev) {
   const base = `/api/plugins/telemetry/DEVICE/${dev.id.id}/values/attributes`;
-  const [srv, cli] = await Promise.all([get(`${base}/SERVER_SCOPE`, { keys: 'lastActivityTime' }),
-    get(`${base}/CLIENT_SCOPE`, { keys: 'ackInterval' })]);
-  const last = srv.find((a) => a.key === 'lastActivityTime')?.value;
+  const [srv, cli, ev] = await Promise.all([get(`${base}/SERVER_SCOPE`, { keys: 'lastActivityTime' }),
+    get(`${base}/CLIENT_SCOPE`, { keys: 'ackInterval' }),
+    get(`/api/nbgate/device/${dev.id.id}/events`, { type: 'UPLINK', pageSize: 100, page: 0 })]);
+  const con = ev.data.find((e) => e.coapType === 'CON' && e.resource === 'efento/m');
+  const last = con ? con.ts : srv.find((a) => a.key === 'lastActivityTime')?.value;
+  const what = con ? 'last CON measurement frame' : 'last uplink';
   const ack = cli.find((a) => a.key === 'ackInterval')?.value;
   if (typeof last !== 'number' || last <= 0 || typeof ack !== 'number' || ack <= 0) {
     return 'unknown (needs the last uplink and the sensor\'s reported ackInterval)';
   }
   if (ack === ACK_ALWAYS) return 'with its next uplink (every uplink is confirmable)';
   const t = last + ack * 1000;
-  return `${fmtTs(t)} (${t > Date.now() ? fmtAgo(t) : 'overdue'}): last uplink + ackInterval ${ack} s`;
+  return `${fmtTs(t)} (${t > Date.now() ? fmtAgo(t) : 'overdue'}): ${what} + ackInterval ${ack} s`;
 }
 
 function expiresCell(x) {

@@ -644,7 +644,7 @@ void gw_coap_cleanup(void)
     coap_cleanup();
 }
 
-static int parse_address(const char *host, int64_t port, coap_address_t *addr)
+int gw_coap_parse_address(const char *host, int64_t port, coap_address_t *addr)
 {
     coap_address_init(addr);
     if (inet_pton(AF_INET, host, &addr->addr.sin.sin_addr) == 1) {
@@ -722,7 +722,7 @@ static void raise_rcvbuf(int fd, int64_t bytes)
  * Linux: a second nbgate would start and steal datagrams. A probe bind without the option fails
  * with EADDRINUSE while another socket holds the port.
  */
-static int probe_port_free(const coap_address_t *addr)
+int gw_coap_probe_port_free(const coap_address_t *addr)
 {
     int fd = socket(addr->addr.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int rc = 0;
@@ -768,13 +768,13 @@ int gw_coap_new(const struct gw_config *cfg, struct gw_store *store, struct gw_c
         (void)snprintf(err, err_len, "out of memory");
         goto out;
     }
-    rc = parse_address(cfg->coap_bind_address, cfg->coap_bind_port, &addr);
+    rc = gw_coap_parse_address(cfg->coap_bind_address, cfg->coap_bind_port, &addr);
     if (rc != 0) {
         (void)snprintf(err, err_len, "coap_bind_address: not an IPv4 or IPv6 address: \"%s\"",
                        cfg->coap_bind_address);
         goto out;
     }
-    rc = probe_port_free(&addr);
+    rc = gw_coap_probe_port_free(&addr);
     if (rc != 0) {
         (void)snprintf(err, err_len, "cannot listen on udp %s:%lld: %s", cfg->coap_bind_address,
                        (long long)cfg->coap_bind_port, strerror(-rc));

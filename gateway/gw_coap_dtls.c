@@ -446,52 +446,18 @@ void gw_coap_dtls_after_io(struct gw_coap *c)
 
 /* ---- the endpoint --------------------------------------------------------------------------- */
 
-static int parse_address(const char *host, int64_t port, coap_address_t *addr)
-{
-    coap_address_init(addr);
-    if (inet_pton(AF_INET, host, &addr->addr.sin.sin_addr) == 1) {
-        addr->addr.sin.sin_family = AF_INET;
-        addr->addr.sin.sin_port = htons((uint16_t)port);
-        addr->size = sizeof(addr->addr.sin);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &addr->addr.sin6.sin6_addr) == 1) {
-        addr->addr.sin6.sin6_family = AF_INET6;
-        addr->addr.sin6.sin6_port = htons((uint16_t)port);
-        addr->size = sizeof(addr->addr.sin6);
-        return 0;
-    }
-    return -EINVAL;
-}
-
-/* libcoap binds with SO_REUSEADDR: a bind without it fails while another socket holds the port. */
-static int probe_port_free(const coap_address_t *addr)
-{
-    int fd = socket(addr->addr.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    int rc = 0;
-
-    if (fd < 0) {
-        return -errno;
-    }
-    if (bind(fd, &addr->addr.sa, addr->size) != 0) {
-        rc = -errno;
-    }
-    (void)close(fd);
-    return rc;
-}
-
 static int open_endpoint(struct gw_coap_dtls *d, const struct gw_config *cfg, char *err,
                          size_t err_len)
 {
     coap_address_t addr;
-    int rc = parse_address(cfg->coap_dtls_bind_address, cfg->coap_dtls_bind_port, &addr);
+    int rc = gw_coap_parse_address(cfg->coap_dtls_bind_address, cfg->coap_dtls_bind_port, &addr);
 
     if (rc != 0) {
         (void)snprintf(err, err_len, "coap_dtls_bind_address: not an IPv4 or IPv6 address: \"%s\"",
                        cfg->coap_dtls_bind_address);
         return rc;
     }
-    rc = probe_port_free(&addr);
+    rc = gw_coap_probe_port_free(&addr);
     if (rc == 0 && coap_new_endpoint(d->c->ctx, &addr, COAP_PROTO_DTLS) == NULL) {
         rc = errno == EADDRINUSE ? -EADDRINUSE : -EIO;
     }

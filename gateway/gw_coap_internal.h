@@ -100,6 +100,16 @@ int64_t gw_coap_realtime_ms(void);
  * Returns: the descriptor, or -1.
  */
 int gw_coap_find_socket(const coap_address_t *bound);
+
+/* host (IPv4 or IPv6 literal) and port as a libcoap address. Returns: 0, -EINVAL. */
+int gw_coap_parse_address(const char *host, int64_t port, coap_address_t *addr);
+
+/*
+ * libcoap binds with SO_REUSEADDR, so a second gateway could share a port and steal datagrams:
+ * a probe bind without the option fails while another socket holds the port.
+ * Returns: 0 (free), -EADDRINUSE, another negative errno.
+ */
+int gw_coap_probe_port_free(const coap_address_t *addr);
 int64_t gw_coap_monotonic_ms(void);
 
 /* Sets code and an optional printf-style one-line diagnostic (Content-Format 0). */

@@ -22,52 +22,7 @@
 #include "gateway/gw_store.h"
 #include "profiles/profile.h"
 
-static char dir[] = "/tmp/nbgate-test-store.XXXXXX";
-static char db_path[128];
-static const struct gw_store_opts opts = { true, 1000, 1 << 20, 1000, 0 };
-
-static int setup(void **state)
-{
-    struct gw_store *st = NULL;
-    char err[256];
-
-    (void)snprintf(db_path, sizeof(db_path), "%s/t%d.db", dir, rand());
-    if (gw_store_open(db_path, &opts, &st, err, sizeof(err)) != 0) {
-        fprintf(stderr, "open: %s\n", err);
-        return -1;
-    }
-    *state = st;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    char p[160];
-
-    gw_store_close(*state);
-    (void)unlink(db_path);
-    (void)snprintf(p, sizeof(p), "%s-wal", db_path);
-    (void)unlink(p);
-    (void)snprintf(p, sizeof(p), "%s-shm", db_path);
-    (void)unlink(p);
-    return 0;
-}
-
-static int64_t sql_int(const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
-    int64_t v = -1;
-
-    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        v = sqlite3_column_int64(s, 0);
-    }
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return v;
-}
+#include "store_fixture.h"
 
 static void test_schema_and_default_profile(void **state)
 {
@@ -403,13 +358,15 @@ static void test_newer_schema_refused(void **state)
 int main(void)
 {
     static const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_schema_and_default_profile, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_telemetry_and_attributes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_downlink_order_merge_states, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_schema_1_upgrade, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_and_default_profile, store_setup,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_devices, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_telemetry_and_attributes, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_downlink_order_merge_states, store_setup,
+                                        store_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_1_upgrade, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_pending, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, store_setup, store_teardown),
     };
     int rc;
 

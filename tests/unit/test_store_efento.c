@@ -21,30 +21,12 @@
 #include "gateway/gw_store.h"
 #include "profiles/profile_model.h"
 
-static char dir[] = "/tmp/nbgate-test-store-efento.XXXXXX";
-static char db_path[128];
-static const struct gw_store_opts opts = { true, 1000, 1 << 20, 1000, 0 };
+#include "store_fixture.h"
 
 static const char efento_profile[] =
     "{\"name\":\"efento\",\"type\":\"DEFAULT\",\"transportType\":\"COAP\",\"profileData\":"
     "{\"configuration\":{\"type\":\"DEFAULT\"},\"transportConfiguration\":{\"type\":\"COAP\","
     "\"coapDeviceTypeConfiguration\":{\"coapDeviceType\":\"EFENTO\"}}}}";
-
-static int64_t sql_int(const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
-    int64_t v = -1;
-
-    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        v = sqlite3_column_int64(s, 0);
-    }
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return v;
-}
 
 static void sql_exec(const char *sql)
 {
@@ -55,17 +37,17 @@ static void sql_exec(const char *sql)
     sqlite3_close(db);
 }
 
+/* A database with an Efento profile and two devices of it (sensor tok-old, other tok-taken). */
 static int setup(void **state)
 {
     struct gw_store *st = NULL;
     struct profile_config cfg;
     char err[256], tok[64], *norm = NULL;
 
-    (void)snprintf(db_path, sizeof(db_path), "%s/t%d.db", dir, rand());
-    if (gw_store_open(db_path, &opts, &st, err, sizeof(err)) != 0) {
-        fprintf(stderr, "open: %s\n", err);
+    if (store_setup(state) != 0) {
         return -1;
     }
+    st = *state;
     if (profile_config_parse(efento_profile, strlen(efento_profile), NULL, &cfg, &norm, err,
                              sizeof(err)) != 0 ||
         gw_store_profile_save(st, &cfg, norm, NULL, 0, 1000, NULL, err, sizeof(err)) != 0 ||
@@ -78,20 +60,6 @@ static int setup(void **state)
     }
     profile_config_fini(&cfg);
     free(norm);
-    *state = st;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    char p[160];
-
-    gw_store_close(*state);
-    (void)unlink(db_path);
-    (void)snprintf(p, sizeof(p), "%s-wal", db_path);
-    (void)unlink(p);
-    (void)snprintf(p, sizeof(p), "%s-shm", db_path);
-    (void)unlink(p);
     return 0;
 }
 
@@ -238,10 +206,10 @@ static void test_token_move(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cancelled_entry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_identity_refusals, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_token_move, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch, setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_cancelled_entry, setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_identity_refusals, setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_token_move, setup, store_teardown),
     };
     int rc;
 

@@ -8,47 +8,13 @@
 # its types, attributes, logout and refresh, the failed-login limit, the body cap, and an expired
 # token after a restart with a short token lifetime.
 . "$(dirname "$0")/lib.sh"
-command -v jq >/dev/null || fail "jq is required"
-command -v curl >/dev/null || fail "curl is required"
+. "$(dirname "$0")/apilib.sh"
 tmpdir
-AP=$(freeport tcp) || fail "no free tcp port"
+# shellcheck disable=SC2034 # read by api() in apilib.sh
 CA="$T/data/appliance-cert.pem"
-TOKEN=""
 
-# api METHOD PATH [BODY [curl args]]: sets CODE and BODY; sends TOKEN when set.
-api() {
-    m=$1
-    p=$2
-    shift 2
-    if [ $# -gt 0 ]; then
-        d=$1
-        shift
-        set -- --data-binary "$d" "$@"
-    fi
-    if [ -n "$TOKEN" ]; then
-        set -- -H "X-Authorization: Bearer $TOKEN" "$@"
-    fi
-    CODE=$(curl -s --cacert "$CA" --resolve "localhost:$AP:127.0.0.1" -o "$T/body" \
-        -w '%{http_code}' -X "$m" -H 'Content-Type: application/json' "$@" \
-        "https://localhost:$AP$p") || fail "curl $m $p failed (TLS or connection)"
-    BODY=$(cat "$T/body")
-}
-
-# want STATUS [ERRORCODE]: the last answer had this status (and ThingsBoard's error body).
-want() {
-    [ "$CODE" = "$1" ] || fail "$m $p: status $CODE, want $1: $BODY"
-    if [ $# -gt 1 ]; then
-        printf '%s' "$BODY" | jq -e --argjson s "$1" --argjson c "$2" \
-            '.status == $s and .errorCode == $c and (.message | type == "string") and (.timestamp | type == "number")' \
-            >/dev/null || fail "$m $p: not ThingsBoard's error body ($1/$2): $BODY"
-    fi
-}
-
-field() {
-    printf '%s' "$BODY" | jq -r "$1"
-}
-
-nbg_start "$T/data" NBGATE_ADMIN_PORT="$AP" NBGATE_ADMIN_BIND_ADDRESS=127.0.0.1
+# The admin is made by hand below (setup token, then the CLI), so api_start is not used here.
+nbg_start "$T/data" NBGATE_ADMIN_BIND_ADDRESS=127.0.0.1
 grep -q 'admin certificate subject=.* sha256=[0-9a-f]\{64\} generated=yes new=yes' "$NBG_LOG" ||
     fail "certificate fingerprint not logged"
 FP=$(sed -n 's/.*admin certificate .* sha256=\([0-9a-f]*\) .*/\1/p' "$NBG_LOG")
@@ -285,7 +251,7 @@ want 429 33
 nbg_stop
 
 # An expired access token gets 401/11 (restart with a 4 s token lifetime).
-nbg_start "$T/data" NBGATE_ADMIN_PORT="$AP" NBGATE_ADMIN_BIND_ADDRESS=127.0.0.1 JWT_TOKEN_EXPIRATION_TIME=4
+nbg_start "$T/data" NBGATE_ADMIN_BIND_ADDRESS=127.0.0.1 JWT_TOKEN_EXPIRATION_TIME=4
 grep -q "sha256=$FP generated=yes new=no" "$NBG_LOG" || fail "the certificate was not reused"
 grep -q 'setupToken' "$NBG_LOG" && [ "$(grep -c setupToken "$NBG_LOG")" -gt 1 ] && fail "setup token offered with an admin present"
 api POST /api/auth/login '{"username":"admin@example.com","password":"first-secret"}'
